@@ -1,0 +1,74 @@
+"""Configuration from the environment (names in DESIGN.md; documented in .env.example)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = "sqlite://portal.db"
+    redis_url: str = ""
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    smtp_url: str = ""
+    mail_from: str = "portal@localhost"
+    data_dir: Path = field(default_factory=lambda: ROOT / "var")
+    # The worker runs inside the web process unless a separate `portal worker` is used.
+    embedded_worker: bool = True
+    testing: bool = False
+
+    @property
+    def https(self) -> bool:
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def development(self) -> bool:
+        """No SMTP or Twilio credentials: show sent mail and texts in a dev outbox."""
+        return not self.https
+
+    @classmethod
+    def from_env(cls, **overrides) -> Config:
+        env = os.environ
+        values = {
+            "database_url": env.get("DATABASE_URL", "sqlite://portal.db"),
+            "redis_url": env.get("REDIS_URL", ""),
+            "secret_key": env.get("SECRET_KEY", ""),
+            "public_url": env.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
+            "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
+            "twilio_from": env.get("TWILIO_FROM", ""),
+            "twilio_api_base": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
+            "stripe_secret_key": env.get("STRIPE_SECRET_KEY", ""),
+            "stripe_publishable_key": env.get("STRIPE_PUBLISHABLE_KEY", ""),
+            "stripe_webhook_secret": env.get("STRIPE_WEBHOOK_SECRET", ""),
+            "stripe_api_base": env.get("STRIPE_API_BASE", "https://api.stripe.com"),
+            "smtp_url": env.get("SMTP_URL", ""),
+            "mail_from": env.get("MAIL_FROM", "portal@localhost"),
+            "embedded_worker": env.get("PORTAL_EMBEDDED_WORKER", "1") != "0",
+        }
+        if env.get("PORTAL_DATA_DIR"):
+            values["data_dir"] = Path(env["PORTAL_DATA_DIR"])
+        values.update(overrides)
+        config = cls(**values)
+        if not config.secret_key:
+            if config.https:
+                raise RuntimeError("SECRET_KEY must be set when PUBLIC_URL is https")
+            # Development only: a per-process key (signed-in sessions live in the
+            # database, so nothing breaks but anonymous CSRF cookies on restart).
+            object.__setattr__(config, "secret_key", secrets.token_urlsafe(32))
+        return config

@@ -1,0 +1,110 @@
+"""The client portal's left menu (seed 000): entries, visibility and badges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart import g
+
+from app.i18n import lazy_gettext as _l
+from models.documents import open_tasks_for
+from models.messaging import unread_for_client
+from models.people import Role
+
+
+@dataclass(frozen=True)
+class Entry:
+    endpoint: str
+    path: str
+    label: object
+    icon: str
+    scope: str | None = None
+    feature: str | None = None
+    badge: str | None = None
+
+
+CLIENT_MENU = [
+    Entry("dashboard.get_dashboard", "/dashboard", _l("Dashboard"), "home"),
+    Entry("profile.get_profile", "/profile", _l("My Profile"), "user", scope="profile"),
+    Entry(
+        "appointments.get_appointments",
+        "/appointments",
+        _l("My Appointments"),
+        "calendar",
+        scope="appointments",
+    ),
+    Entry(
+        "messages.get_messages",
+        "/messages",
+        _l("My Messages"),
+        "mail",
+        scope="messages",
+        feature="messaging",
+        badge="unread",
+    ),
+    Entry("account.get_account", "/account", _l("My Account"), "dollar", scope="billing"),
+    Entry("pay.get_pay", "/pay", _l("Make Payment"), "card", scope="billing", feature="payments"),
+    Entry(
+        "documents.get_documents",
+        "/documents",
+        _l("My Docs & Forms"),
+        "file",
+        scope="forms",
+        feature="documents",
+        badge="documents",
+    ),
+    Entry(
+        "insurance.get_insurance",
+        "/insurance",
+        _l("My Insurance"),
+        "shield",
+        scope="insurance",
+        feature="insurance_display",
+    ),
+]
+
+
+def visible_entries() -> list[Entry]:
+    access, settings = g.access, g.settings
+    return [
+        e
+        for e in CLIENT_MENU
+        if (e.scope is None or access.allows(e.scope))
+        and (e.feature is None or settings[e.feature])
+    ]
+
+
+async def client_menu() -> dict:
+    """Entries plus badge counts, for the menu partial."""
+    entries = visible_entries()
+    badges: dict[str, int] = {}
+    client_id = g.access.client.id
+    for entry in entries:
+        if entry.badge == "documents":
+            forms, acks = await open_tasks_for(client_id)
+            badges["documents"] = forms + acks
+        elif entry.badge == "unread":
+            badges["unread"] = await unread_for_client(client_id)
+    return {"entries": entries, "badges": badges}
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    path: str
+    label: object
+    roles: tuple[str, ...] = ()
+
+
+STAFF_MENU = [
+    StaffEntry("/staff/", _l("Inbox")),
+    StaffEntry("/staff/requests", _l("Requests"), (Role.SCHEDULER, Role.PROVIDER)),
+    StaffEntry("/staff/clients", _l("Clients")),
+    StaffEntry("/staff/calendar", _l("Calendar"), (Role.SCHEDULER, Role.PROVIDER)),
+    StaffEntry("/admin/", _l("Practice settings"), (Role.ADMIN,)),
+]
+
+
+def staff_menu(staff) -> list[StaffEntry]:
+    if staff.has_role(Role.ADMIN):
+        return STAFF_MENU
+    return [e for e in STAFF_MENU if not e.roles or any(staff.has_role(r) for r in e.roles)]

@@ -1,0 +1,1 @@
+"""One blueprint per portal section; each module's blueprint is named ``blueprint``."""

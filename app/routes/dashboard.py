@@ -1,0 +1,20 @@
+from quart import Blueprint, g, redirect
+
+from app.auth import client_section, public
+from app.htmx import render_page
+from models.dashboard import dashboard_for
+
+blueprint = Blueprint("dashboard", __name__)
+
+
+@blueprint.get("/")
+@public
+async def get_root():
+    return redirect("/dashboard" if g.user else "/login", 303)
+
+
+@blueprint.get("/dashboard")
+@client_section()
+async def get_dashboard():
+    board = await dashboard_for(g.user, g.access, g.settings)
+    return await render_page("views/client/dashboard.html", board=board, settings=g.settings)

@@ -1,0 +1,15 @@
+"""Sentences for the domain's rule codes (models raise codes; people read these)."""
+
+from app.i18n import lazy_gettext as _l
+
+RULE_MESSAGES = {
+    "appointment_not_confirmable": _l("This appointment can no longer be confirmed."),
+    "appointment_too_late_to_cancel": _l(
+        "This appointment is less than 24 hours away. Please call the practice to cancel."
+    ),
+    "appointment_not_cancellable": _l("This appointment can no longer be cancelled."),
+}
+
+
+def rule_message(code: str) -> str:
+    return str(RULE_MESSAGES.get(code, code))

@@ -1,0 +1,86 @@
+"""A client's effective portal settings, and where each value comes from.
+
+Practice switches are the default; a provider may turn a feature off for their
+clients; a client override may turn it off for one client. An override can
+only narrow what the practice allows (seeds 002/003: "organisation wide, but can
+be turned off at the client level").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.people import Client, StaffMember
+from models.practice import Practice
+
+# key -> practice default. Boolean feature switches, plus two choices.
+DEFAULTS: dict[str, object] = {
+    "payments": True,
+    "messaging": True,
+    "self_scheduling": True,
+    "scheduling_mode": "request",  # "instant" | "request"
+    "within_24h": False,  # schedule or cancel within 24 hours
+    "documents": True,
+    "insurance_display": True,
+    "insurance_add_payers": False,
+    "contact_access": True,
+    "hide_location_address": False,
+    "require_two_factor": "none",  # "none" | "staff" | "all"
+}
+# Switches that a provider or a client override may turn off.
+OVERRIDABLE = (
+    "payments",
+    "messaging",
+    "self_scheduling",
+    "within_24h",
+    "documents",
+    "insurance_display",
+    "insurance_add_payers",
+    "contact_access",
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: object
+    source: str  # "default" | "practice" | "provider" | "client" | "processor"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+def practice_settings(practice: Practice) -> dict[str, Setting]:
+    stored = practice.portal_settings or {}
+    result = {}
+    for key, default in DEFAULTS.items():
+        if key in stored and isinstance(stored[key], type(default)):
+            result[key] = Setting(stored[key], "practice")
+        else:
+            result[key] = Setting(default, "default")
+    if not practice.payment_processor:
+        # Seeds 002/003: payments are greyed out until a card processor is set up.
+        result["payments"] = Setting(False, "processor")
+    return result
+
+
+def effective_settings(
+    practice: Practice, client: Client, provider: StaffMember | None = None
+) -> dict[str, Setting]:
+    """The switches that apply to ``client``; ``provider`` is their primary provider."""
+    result = practice_settings(practice)
+    for source, overrides in (
+        ("provider", provider.portal_overrides if provider else {}),
+        ("client", client.portal_overrides or {}),
+    ):
+        for key in OVERRIDABLE:
+            if overrides.get(key) is False and result[key].value is True:
+                result[key] = Setting(False, source)
+    return result
+
+
+async def settings_for(client: Client) -> dict[str, Setting]:
+    practice = await Practice.get(id=client.practice_id)
+    provider = None
+    if client.primary_provider_id:
+        provider = await StaffMember.get_or_none(id=client.primary_provider_id)
+    return effective_settings(practice, client, provider)
