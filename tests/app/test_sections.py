@@ -1,0 +1,211 @@
+"""The client portal's sections: full page or htmx fragment, menu, and real data."""
+
+from datetime import timedelta
+
+import pytest
+
+from models import clock
+from models.documents import FormAssignment
+from models.practice import Practice
+from models.scheduling import Appointment
+from models.security import AuditEvent
+from tests.helpers import HX, post, sign_in
+
+SECTIONS = {
+    "/dashboard": "Welcome, Alice",
+    "/profile": "My Profile: Alice Example",
+    "/appointments": "My Appointments",
+    "/messages": "Sleep diary",
+    "/account": "Account history",
+    "/pay": "Amount due",
+    "/documents": "Intake questionnaire",
+    "/insurance": "How you pay",
+}
+
+
+@pytest.mark.parametrize("path", list(SECTIONS))
+async def test_it_serves_the_page_or_just_its_fragment(client, cast, path):
+    await sign_in(client, "alice")
+    page = await client.get(path)
+    fragment = await client.get(path, headers=HX)
+    page_html = await page.get_data(as_text=True)
+    fragment_html = await fragment.get_data(as_text=True)
+    assert page.status_code == fragment.status_code == 200
+    for response in (page, fragment):
+        assert "HX-Request" in response.headers["Vary"]
+    assert page_html.startswith("<!doctype html>") and SECTIONS[path] in page_html
+    assert "<html" not in fragment_html and SECTIONS[path] in fragment_html
+    assert '<main id="main"' in fragment_html
+    assert 'id="client-menu"' in fragment_html and 'hx-swap-oob="true"' in fragment_html
+    assert "<title>" in fragment_html
+    assert f'href="{path}" hx-get="{path}" aria-current="page"' in fragment_html
+
+
+async def test_it_shows_real_tasks_and_figures_on_the_dashboard(client, cast):
+    await sign_in(client, "alice")
+    html = await (await client.get("/dashboard")).get_data(as_text=True)
+    assert "Set up two-factor sign-in" in html
+    assert "1 form to complete" in html
+    assert "Tell us about your insurance" in html
+    # 150 + 150 charged, 30 paid, 120 expected from insurance: balance 270, yours 150.
+    assert "$270.00" in html and "$150.00" in html
+    assert html.count('class="appt appt--scheduled"') == 2
+    assert f"/appointments/{cast.a_soon.id}/confirm" in html
+
+
+async def test_it_drops_finished_tasks_from_the_dashboard(client, cast):
+    await FormAssignment.filter(client=cast.alice).update(status="submitted")
+    cast.alice.insurance_choice = "self_pay"
+    await cast.alice.save()
+    await sign_in(client, "alice")
+    html = await (await client.get("/dashboard")).get_data(as_text=True)
+    assert "form to complete" not in html and "Tell us about your insurance" not in html
+
+
+async def test_it_counts_open_forms_and_unread_messages_in_the_menu(client, cast):
+    await sign_in(client, "alice")
+    html = await (await client.get("/dashboard")).get_data(as_text=True)
+    assert "1 to do" in html and "1 unread" in html
+    await client.get(f"/messages/{cast.thread.id}")
+    html = await (await client.get("/dashboard")).get_data(as_text=True)
+    assert "unread" not in html
+
+
+@pytest.mark.parametrize(
+    ("feature", "path", "label"),
+    [
+        ("messaging", "/messages", "My Messages"),
+        ("documents", "/documents", "My Docs &amp; Forms"),
+        ("insurance_display", "/insurance", "My Insurance"),
+        ("payments", "/pay", "Make Payment"),
+    ],
+)
+async def test_it_hides_a_feature_switched_off_for_the_practice_or_one_client(
+    client, cast, feature, path, label
+):
+    await sign_in(client, "alice")
+    assert label in await (await client.get("/dashboard")).get_data(as_text=True)
+    cast.alice.portal_overrides = {feature: False}
+    await cast.alice.save()
+    assert label not in await (await client.get("/dashboard")).get_data(as_text=True)
+    assert (await client.get(path)).status_code == 404
+    # Bob keeps it: the override was for Alice alone.
+    await sign_in(client, "bob", token_from="/dashboard")
+    assert (await client.get(path)).status_code == 200
+    await Practice.filter(id=cast.practice.id).update(portal_settings={feature: False})
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_it_hides_payments_until_a_card_processor_is_configured(client, cast):
+    await Practice.filter(id=cast.practice.id).update(payment_processor="")
+    await sign_in(client, "alice")
+    html = await (await client.get("/dashboard")).get_data(as_text=True)
+    assert "Make Payment" not in html
+    assert (await client.get("/pay")).status_code == 404
+
+
+async def test_it_confirms_an_appointment_with_htmx_and_returns_the_card(client, cast):
+    await sign_in(client, "alice")
+    response = await post(client, f"/appointments/{cast.a_soon.id}/confirm", headers=HX)
+    html = await response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<article id="appt-{cast.a_soon.id}"') and "Confirmed" in html
+    await cast.a_soon.refresh_from_db()
+    assert cast.a_soon.status == "confirmed"
+    again = await post(client, f"/appointments/{cast.a_soon.id}/confirm", headers=HX)
+    assert again.status_code == 200  # a double click changes nothing
+    assert await AuditEvent.filter(action="appointment.confirm").count() == 1
+
+
+async def test_it_confirms_without_javascript_and_goes_back(client, cast):
+    await sign_in(client, "alice")
+    response = await post(client, f"/appointments/{cast.a_soon.id}/confirm", {"next": "/dashboard"})
+    assert response.status_code == 303 and response.headers["Location"] == "/dashboard"
+
+
+async def test_it_cancels_with_notice_but_not_inside_24_hours(client, cast):
+    await sign_in(client, "alice")
+    response = await post(client, f"/appointments/{cast.a_soon.id}/cancel", headers=HX)
+    assert response.status_code == 200 and "Cancelled" in await response.get_data(as_text=True)
+    response = await post(client, f"/appointments/{cast.a_tomorrow.id}/cancel", headers=HX)
+    assert response.status_code == 422
+    assert "less than 24 hours away" in await response.get_data(as_text=True)
+    await cast.a_tomorrow.refresh_from_db()
+    assert cast.a_tomorrow.status == "scheduled"
+
+
+async def test_it_records_a_late_cancel_where_the_practice_allows_it(client, cast):
+    await Practice.filter(id=cast.practice.id).update(portal_settings={"within_24h": True})
+    await sign_in(client, "alice")
+    response = await post(client, f"/appointments/{cast.a_tomorrow.id}/cancel", headers=HX)
+    assert response.status_code == 200
+    await cast.a_tomorrow.refresh_from_db()
+    assert cast.a_tomorrow.status == "late_cancelled"
+
+
+async def test_it_answers_404_for_another_clients_appointment_and_changes_nothing(client, cast):
+    await sign_in(client, "alice")
+    for action in ("confirm", "cancel"):
+        response = await post(client, f"/appointments/{cast.b_soon.id}/{action}", headers=HX)
+        assert response.status_code == 404
+    assert (await Appointment.get(id=cast.b_soon.id)).status == "scheduled"
+    assert (await client.get(f"/messages/{cast.bob_thread.id}")).status_code == 404
+    assert (await client.get("/messages/999999")).status_code == 404
+
+
+async def test_it_refuses_to_confirm_a_past_appointment(client, cast):
+    await sign_in(client, "alice")
+    await Appointment.filter(id=cast.a_soon.id).update(starts_at=clock.now() - timedelta(hours=1))
+    response = await post(client, f"/appointments/{cast.a_soon.id}/confirm")
+    assert response.status_code == 422
+    assert "can no longer be confirmed" in await response.get_data(as_text=True)
+
+
+async def test_it_shows_only_the_acting_clients_data_to_a_guardian(client, cast):
+    await sign_in(client, "gina")
+    html = await (await client.get("/appointments")).get_data(as_text=True)
+    assert f"appt-{cast.c_soon.id}" in html and f"appt-{cast.a_soon.id}" not in html
+    assert (await client.get("/account")).status_code == 404  # Charlie: no billing scope
+    response = await post(
+        client, f"/appointments/{cast.a_soon.id}/confirm", token_from="/appointments"
+    )
+    assert response.status_code == 404
+
+
+async def test_it_filters_the_account_by_date_and_keeps_the_running_balance(client, cast):
+    await sign_in(client, "alice")
+    html = await (await client.get("/account?start=2026-11-01&end=2026-11-30")).get_data(
+        as_text=True
+    )
+    # The October lines are outside the range; November's row carries their balance.
+    assert "$420.00" not in html and "$270.00" in html
+    assert "Visa 4242" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["start=yesterday", "end=2026-13-01", "start=2026-02-01&end=2026-01-01", "start=0001-01-01"],
+)
+async def test_it_answers_a_bad_date_range_with_422_and_the_form(client, cast, query):
+    await sign_in(client, "alice")
+    response = await client.get(f"/account?{query}")
+    assert response.status_code == 422
+    html = await response.get_data(as_text=True)
+    assert 'id="account-filter"' in html and "field-error" in html
+
+
+async def test_it_searches_documents_by_name(client, cast):
+    await sign_in(client, "alice")
+    response = await client.get("/documents?q=" + "x" * 500)
+    assert response.status_code == 422
+    response = await client.get("/documents?q=nothing-like-this")
+    assert "No documents match" in await response.get_data(as_text=True)
+
+
+async def test_it_shows_a_404_page_in_the_layout(client, cast):
+    await sign_in(client, "alice")
+    response = await client.get("/no/such/page")
+    html = await response.get_data(as_text=True)
+    assert response.status_code == 404 and "Page not found" in html and "<html" in html
+    fragment = await client.get("/no/such/page", headers=HX)
+    assert "<html" not in await fragment.get_data(as_text=True)
