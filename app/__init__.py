@@ -10,6 +10,7 @@ from quart import Quart, abort, g, request
 from app import errors, i18n, security
 from app.auth import load_session, rule_of
 from app.config import ROOT, Config
+from app.converters import IdConverter
 from app.htmx import is_htmx
 from models.db import close_db, init_db
 
@@ -18,6 +19,7 @@ def create_app(config: Config | None = None) -> Quart:
     config = config or Config.from_env()
     app = Quart(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config["PORTAL"] = config
+    app.url_map.converters["id"] = IdConverter
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # forms; uploads raise it per route
     app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
@@ -120,7 +122,7 @@ def _install_request_hooks(app: Quart) -> None:
         if view is not None and rule is None:
             abort(403)  # deny by default: a route must declare who may use it
         g.user = g.session = None
-        if rule in (None, "webhook") or request.endpoint == "static":
+        if rule == "webhook" or request.endpoint == "static":
             return
         await load_session()
         g.locale = await _locale_for(g.user)

@@ -76,13 +76,13 @@ async def _act(appointment_id: int, action: str):
     return redirect(safe_next(form.get("next"), "/appointments"), 303)
 
 
-@blueprint.post("/appointments/<int:appointment_id>/confirm")
+@blueprint.post("/appointments/<id:appointment_id>/confirm")
 @client_section(scope="appointments")
 async def post_confirm(appointment_id: int):
     return await _act(appointment_id, "confirm")
 
 
-@blueprint.post("/appointments/<int:appointment_id>/cancel")
+@blueprint.post("/appointments/<id:appointment_id>/cancel")
 @client_section(scope="appointments")
 async def post_cancel(appointment_id: int):
     return await _act(appointment_id, "cancel")

@@ -26,7 +26,7 @@ async def get_messages():
     return await render_page("views/client/messages.html", threads=threads, unread=unread)
 
 
-@blueprint.get("/messages/<int:thread_id>")
+@blueprint.get("/messages/<id:thread_id>")
 @client_section(scope="messages", feature="messaging")
 async def get_thread(thread_id: int):
     thread = (
