@@ -9,7 +9,7 @@ from models.documents import FormAssignment
 from models.practice import Practice
 from models.scheduling import Appointment
 from models.security import AuditEvent
-from tests.helpers import HX, post, sign_in
+from tests.helpers import HX, csrf_token, post, sign_in
 
 SECTIONS = {
     "/dashboard": "Welcome, Alice",
@@ -209,3 +209,23 @@ async def test_it_shows_a_404_page_in_the_layout(client, cast):
     assert response.status_code == 404 and "Page not found" in html and "<html" in html
     fragment = await client.get("/no/such/page", headers=HX)
     assert "<html" not in await fragment.get_data(as_text=True)
+
+
+async def test_it_speaks_the_clients_preferred_language(client, cast):
+    cast.alice.preferred_language = "es"
+    await cast.alice.save()
+    await sign_in(client, "alice")
+    response = await client.get("/appointments")
+    html = await response.get_data(as_text=True)
+    assert '<html lang="es">' in html and "Mis citas" in html
+    assert "My Appointments" not in html
+
+
+async def test_it_lets_a_visitor_pick_spanish_on_the_sign_in_page(client, cast):
+    response = await client.get("/login", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert '<html lang="es">' in await response.get_data(as_text=True)
+    token = await csrf_token(client)
+    response = await client.post("/language", form={"lang": "en", "csrf_token": token})
+    assert response.status_code == 303
+    page = await client.get("/login", headers={"Accept-Language": "es"})
+    assert '<html lang="en">' in await page.get_data(as_text=True)
