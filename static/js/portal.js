@@ -5,7 +5,15 @@
 
   // After an htmx navigation, move focus to the new page's heading so screen
   // readers announce it and keyboard users start at the top of the content.
+  // htmx pushes the URL *before* it swaps, so wait for the swap to settle:
+  // focusing at push time would land on the old heading, about to be removed.
+  var navigated = false;
   document.addEventListener("htmx:pushedIntoHistory", function () {
+    navigated = true;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!navigated) return;
+    navigated = false;
     var main = document.getElementById("main");
     var heading = main && main.querySelector("h1");
     if (heading) {
@@ -13,6 +21,22 @@
       heading.focus({ preventScroll: true });
     }
   });
+
+  // On phones the menu is one scrolling row: bring the current entry into view
+  // (the row starts scrolled to the left, and is replaced on every navigation).
+  function revealCurrentMenuEntry() {
+    var links = document.querySelectorAll('.menu a[aria-current="page"]');
+    for (var i = 0; i < links.length; i++) {
+      var row = links[i].closest("ul");
+      if (row && row.scrollWidth > row.clientWidth) {
+        row.scrollLeft = links[i].offsetLeft - (row.clientWidth - links[i].offsetWidth) / 2;
+      }
+    }
+  }
+  revealCurrentMenuEntry();
+  document.addEventListener("htmx:afterSettle", revealCurrentMenuEntry);
+  var phone = window.matchMedia("(max-width: 799.98px)"); // the breakpoint in portal.css
+  if (phone.addEventListener) phone.addEventListener("change", revealCurrentMenuEntry);
 
   // The "Acting for" selector switches client as soon as a guardian picks one.
   document.addEventListener("change", function (event) {
