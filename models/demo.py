@@ -34,6 +34,14 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return start + timedelta(minutes=minute)
 
 
+def _weekday_after(days: int) -> date:
+    """The first Monday-to-Friday date at least ``days`` from today (providers' hours)."""
+    day = clock.now().astimezone(ZoneInfo(TZ)).date() + timedelta(days=days)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 async def _user(email: str, name: str, password_hash: str, language: str = "en") -> User:
     return await User.create(
         email=email, display_name=name, password_hash=password_hash, language=language
@@ -238,7 +246,7 @@ async def _seed(pw: str) -> None:
             subscriber_name="Sam Taylor",
             relationship="child",
         )
-        day = clock.now().astimezone(ZoneInfo(TZ)).date() + timedelta(days=4 + int(number[-1]))
+        day = _weekday_after(4 + int(number[-1]))
         await Appointment.create(
             client=child,
             provider=alvarez,
@@ -266,7 +274,7 @@ async def _seed(pw: str) -> None:
             primary_provider=provider,
             insurance_choice="self_pay",
         )
-        day = clock.now().astimezone(ZoneInfo(TZ)).date() + timedelta(days=1 + i)
+        day = _weekday_after(1 + i)
         await Appointment.create(
             client=other,
             provider=provider,
@@ -382,14 +390,13 @@ async def _top_up_upcoming() -> int:
     service = await Service.get(practice_id=alex.practice_id, cpt_code="90834")
     main = await Location.get(practice_id=alex.practice_id, name="Main Office")
     video = await Location.get(practice_id=alex.practice_id, name="Telehealth")
-    today = clock.now().astimezone(ZoneInfo(TZ)).date()
     plan = [
         (3, 10, AppointmentStatus.SCHEDULED, True, main),
         (10, 10, AppointmentStatus.CONFIRMED, False, video),
         (17, 10, AppointmentStatus.SCHEDULED, False, main),
     ]
     for days, hour, status, ask, loc in plan:
-        day = today + timedelta(days=days)
+        day = _weekday_after(days)
         await Appointment.create(
             client=alex,
             provider=chen,

@@ -200,7 +200,9 @@ def server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) 
 # --- the browser -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope: sync Playwright runs an event loop of its own, which must be closed
+# before the async tests in other packages start theirs.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
