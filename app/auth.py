@@ -28,6 +28,7 @@ def session_cookie_name() -> str:
 async def load_session() -> None:
     g.user = None
     g.session = None
+    g.own_client = None
     token = request.cookies.get(session_cookie_name(), "")
     session = await Session.resume(token) if token else None
     if session is not None:
@@ -98,7 +99,7 @@ def client_section(scope: str | None = None, feature: str | None = None) -> Call
         async def wrapper(*args, **kwargs):
             if g.user is None:
                 return _to_login()
-            g.accesses = await client_accesses(g.user)
+            g.accesses = await client_accesses(g.user, own=g.own_client)
             g.access = pick_access(g.accesses, g.session.acting_client_id)
             if g.access is None:
                 if await staff_member_for(g.user) is not None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jinja2_fragments.quart import render_block
-from quart import Response, render_template, request
+from quart import Response, request
 
 
 def is_htmx() -> bool:
@@ -40,13 +39,14 @@ async def render_page(template: str, *, status: int = 200, **context) -> Respons
     The block carries the page title and an out-of-band copy of the menu (so the
     current entry and the badges follow navigation).
     """
-    if is_htmx():
-        body = await render_block(template, "main", **context)
-    else:
-        body = await render_template(template, **context)
+    from app.templates import render
+
+    body = await render(template, "main" if is_htmx() else None, **context)
     return vary_on_htmx(Response(body, status=status, content_type="text/html; charset=utf-8"))
 
 
 async def render_partial(template: str, *, status: int = 200, **context) -> Response:
-    body = await render_template(template, **context)
+    from app.templates import render
+
+    body = await render(template, **context)
     return vary_on_htmx(Response(body, status=status, content_type="text/html; charset=utf-8"))

@@ -74,6 +74,13 @@ def visible_entries() -> list[Entry]:
     ]
 
 
+async def open_tasks() -> tuple[int, int]:
+    """(forms to complete, documents to acknowledge), counted once per request."""
+    if not hasattr(g, "open_tasks"):
+        g.open_tasks = await open_tasks_for(g.access.client.id)
+    return g.open_tasks
+
+
 async def client_menu() -> dict:
     """Entries plus badge counts, for the menu partial."""
     entries = visible_entries()
@@ -81,7 +88,7 @@ async def client_menu() -> dict:
     client_id = g.access.client.id
     for entry in entries:
         if entry.badge == "documents":
-            forms, acks = await open_tasks_for(client_id)
+            forms, acks = await open_tasks()
             badges["documents"] = forms + acks
         elif entry.badge == "unread":
             badges["unread"] = await unread_for_client(client_id)

@@ -27,15 +27,32 @@ class ClientAccess:
         return self.is_self or scope in self.scopes
 
 
-async def client_accesses(user: User) -> list[ClientAccess]:
-    """Every client this user may act for, their own record first."""
+async def own_client(user: User) -> Client | None:
+    """The user's own client record, with what settings need already joined."""
+    return (
+        await Client.filter(user_id=user.id).select_related("practice", "primary_provider").first()
+    )
+
+
+_UNKNOWN = object()
+
+
+async def client_accesses(user: User, own=_UNKNOWN) -> list[ClientAccess]:
+    """Every client this user may act for, their own record first.
+
+    ``own``: the user's own client if the caller already fetched it (or None).
+    """
     result: list[ClientAccess] = []
-    own = await Client.get_or_none(user_id=user.id, portal_enabled=True)
-    if own is not None:
+    if own is _UNKNOWN:
+        own = await own_client(user)
+    if own is not None and own.portal_enabled:
         result.append(ClientAccess(own, "self"))
+    # Most users are no one's contact: probe cheaply before the joined query.
+    if not await Contact.filter(user_id=user.id, portal_access=True).exists():
+        return result
     contacts = (
         await Contact.filter(user_id=user.id, portal_access=True, client__portal_enabled=True)
-        .select_related("client")
+        .select_related("client__practice", "client__primary_provider")
         .order_by("client__first_name", "client_id")
     )
     for contact in contacts:
@@ -56,4 +73,4 @@ def pick_access(accesses: list[ClientAccess], client_id: int | None) -> ClientAc
 
 
 async def staff_member_for(user: User) -> StaffMember | None:
-    return await StaffMember.get_or_none(user_id=user.id, active=True)
+    return await StaffMember.filter(user_id=user.id, active=True).select_related("practice").first()

@@ -48,12 +48,16 @@ async def upcoming_appointments(client_id: int, limit: int | None = None) -> lis
 
 
 async def dashboard_for(
-    user: User, access: ClientAccess, settings: dict[str, Setting]
+    user: User,
+    access: ClientAccess,
+    settings: dict[str, Setting],
+    open_tasks: tuple[int, int] | None = None,
 ) -> Dashboard:
+    """``open_tasks``: (forms, documents) if the caller already counted them."""
     client = access.client
     forms, acks = (0, 0)
     if settings["documents"] and access.allows("forms"):
-        forms, acks = await open_tasks_for(client.id)
+        forms, acks = open_tasks or await open_tasks_for(client.id)
     upcoming = []
     if access.allows("appointments"):
         upcoming = await upcoming_appointments(client.id, DASHBOARD_APPOINTMENTS)

@@ -2,6 +2,7 @@ from quart import Blueprint, g, redirect
 
 from app.auth import client_section, public
 from app.htmx import render_page
+from app.menu import open_tasks
 from models.dashboard import dashboard_for
 
 blueprint = Blueprint("dashboard", __name__)
@@ -16,5 +17,6 @@ async def get_root():
 @blueprint.get("/dashboard")
 @client_section()
 async def get_dashboard():
-    board = await dashboard_for(g.user, g.access, g.settings)
+    tasks = await open_tasks() if g.access.allows("forms") else None
+    board = await dashboard_for(g.user, g.access, g.settings, tasks)
     return await render_page("views/client/dashboard.html", board=board, settings=g.settings)

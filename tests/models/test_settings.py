@@ -49,5 +49,8 @@ def test_it_ignores_stored_values_of_the_wrong_type():
 
 async def test_it_reads_the_practice_and_provider_from_the_database(cast):
     await StaffMember.filter(id=cast.penny.id).update(portal_overrides={"messaging": False})
-    result = await settings_for(cast.alice)
+    result = await settings_for(await Client.get(id=cast.alice.id))
+    assert (result["messaging"].value, result["messaging"].source) == (False, "provider")
+    joined = await Client.filter(id=cast.alice.id).select_related("practice", "primary_provider")
+    result = await settings_for(joined[0])
     assert (result["messaging"].value, result["messaging"].source) == (False, "provider")
