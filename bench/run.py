@@ -51,6 +51,7 @@ DEMO_USERNAME = "client@demo.test"
 DEMO_PASSWORD = "demo-portal-2026"
 TARGET_PAGE_RATIO = 0.35  # dashboard page req/s ÷ floor req/s, at saturation
 TARGET_FRAGMENT_P99_MS = 20.0  # fragment p99 under the open-loop load
+OPEN_LOOP_TIMEOUT_S = 10.0  # an open-loop request unanswered this long counts at this bound
 
 WRK_STATUS_LUA = """\
 -- Count 200s exactly (wrk itself counts 3xx as success: an expired session's
@@ -129,10 +130,10 @@ def redact(url: str) -> str:
     return url
 
 
-def process_group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every live process in the group (Linux /proc)."""
+def process_group_cpu(pgid: int) -> dict[int, float]:
+    """User + system CPU seconds of each live process in the group (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    usage: dict[int, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -142,8 +143,8 @@ def process_group_cpu_seconds(pgid: int) -> float:
             continue
         fields = raw[raw.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            usage[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return usage
 
 
 class Server:
@@ -221,8 +222,11 @@ class Server:
         assert self.process is not None
         return self.process.pid  # start_new_session: the leader's pid is the group id
 
+    def cpu_by_process(self) -> dict[int, float]:
+        return process_group_cpu(self.pgid) if self.process else {}
+
     def cpu_seconds(self) -> float:
-        return process_group_cpu_seconds(self.pgid) if self.process else 0.0
+        return sum(self.cpu_by_process().values())
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -380,9 +384,11 @@ async def run_wrk(
     try:
         out, _ = await asyncio.wait_for(process.communicate(), timeout=seconds + 60)
     except TimeoutError:
-        process.kill()
-        await process.wait()
         raise BenchError(f"wrk did not finish for {route.path}") from None
+    finally:
+        if process.returncode is None:  # timed out, or this run is being stopped
+            process.kill()
+            await process.wait()
     text = out.decode(errors="replace")
     if process.returncode != 0:
         raise BenchError(f"wrk exited {process.returncode}:\n{text}")
@@ -394,12 +400,20 @@ async def saturate(
 ) -> dict[str, Any]:
     if args.warmup > 0:
         await _load(args, server.port, route, cookie, args.warmup, lua)
-    cpu_before, started = server.cpu_seconds(), time.monotonic()
+    cpu_before, started = server.cpu_by_process(), time.monotonic()
     result = await _load(args, server.port, route, cookie, args.duration, lua)
     elapsed = time.monotonic() - started
-    cpu = server.cpu_seconds() - cpu_before
+    busy = sorted(
+        (used - cpu_before.get(pid, 0.0) for pid, used in server.cpu_by_process().items()),
+        reverse=True,
+    )
+    cpu = sum(busy)
     requests = result.get("requests") or 0
     result["server_cpu_cores"] = round(cpu / elapsed, 2)
+    # Busiest processes first (hypercorn: the workers, then the master and helpers).
+    result["server_cpu_cores_by_process"] = [
+        round(b / elapsed, 2) for b in busy[: args.workers + 1]
+    ]
     result["server_cpu_ms_per_request"] = round(cpu * 1000 / requests, 3) if requests else None
     return result
 
@@ -469,6 +483,13 @@ async def measure(args: argparse.Namespace, server: Server, lua: Path | None) ->
         saturation[route.key] = await saturate(args, server, route, cookie, lua)
         saturation[route.key]["response_bytes"] = shapes[route.key]["bytes"]
         problems += saturation_problems(route, saturation[route.key])
+        per_process = saturation[route.key]["server_cpu_cores_by_process"]
+        if args.workers > 1 and len(per_process) > 1 and per_process[1] < per_process[0] / 2:
+            warnings.append(
+                f"saturation {route.label}: the workers were unevenly loaded "
+                f"(CPU cores per process {per_process}): wrk's keep-alive connections stay on "
+                "the worker that accepted them, so this figure is closer to one worker's"
+            )
         await asyncio.sleep(1)
 
     floor = saturation["floor"]["requests_per_s"] or 0.0
@@ -490,6 +511,7 @@ async def measure(args: argparse.Namespace, server: Server, lua: Path | None) ->
             route.request_headers(cookie),
             rate=args.rate,
             duration=args.open_duration,
+            timeout=OPEN_LOOP_TIMEOUT_S,
         )
         entry = dataclasses.asdict(result)
         entry["server_cpu_cores"] = round(
@@ -501,7 +523,8 @@ async def measure(args: argparse.Namespace, server: Server, lua: Path | None) ->
         if result.timeouts:
             warnings.append(
                 f"open loop {route.label}: overloaded at {args.rate:g} req/s, {result.timeouts} "
-                "requests had no answer within 10 s (counted in the latencies at that bound)"
+                f"requests had no answer within {OPEN_LOOP_TIMEOUT_S:g} s (counted in the "
+                "latencies at that bound)"
             )
         if result.send_lag_ms["p99"] > 5:
             warnings.append(
@@ -528,7 +551,7 @@ async def measure(args: argparse.Namespace, server: Server, lua: Path | None) ->
     ]
     if generator != "wrk":
         warnings.append(
-            "saturation measured with the Python closed-loop fallback (wrk not found): it "
+            "saturation measured with the Python closed-loop generator, not wrk: it "
             "shares the CPU with the server and undercounts, most for the floor; install "
             "wrk (apt-get install -y wrk) for comparable figures"
         )
@@ -553,9 +576,11 @@ def print_report(report: dict[str, Any]) -> None:
     config = report["config"]
     sat = report["saturation"]
     print()
+    machine = report["machine"]
     print(
         f"portal benchmark — {config['workers']} worker(s), {config['database']}, "
-        f"{report['machine']['cpus']} CPUs, load avg at start {report['machine']['loadavg_1m']}"
+        f"{machine['cpus']} CPUs, 1-min load average {machine['loadavg_1m']} at start and "
+        f"{machine['loadavg_1m_end']} at end (other work on the machine skews the figures)"
     )
     print()
     if sat["generator"] == "wrk":
@@ -608,6 +633,17 @@ def print_report(report: dict[str, Any]) -> None:
     for problem in report["problems"]:
         print(f"  BROKEN: {problem}")
     print()
+
+
+def json_safe(value: Any) -> Any:
+    """Strict JSON: NaN (an empty measurement) becomes null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -709,9 +745,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
 
+    report["machine"]["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
     print_report(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    args.output.write_text(json.dumps(json_safe(report), indent=2) + "\n")
     print(f"results written to {args.output}")
     return 1 if report["problems"] else 0
 
