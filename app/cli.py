@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import shutil
+import signal
 import sys
 
 from app.config import ROOT, Config
@@ -33,14 +34,20 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 async def _worker() -> None:
+    """Run until SIGINT or SIGTERM, then finish the current tick and close the database."""
     from app.worker import run_forever
     from models.db import close_db, init_db
 
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     await init_db(Config.from_env().database_url)
     try:
-        await run_forever()
+        await run_forever(stop)
     finally:
         await close_db()
+    logging.getLogger("portal.worker").info("worker stopped")
 
 
 async def _migrate() -> None:

@@ -1,9 +1,11 @@
 """The `portal` command as an operator runs it, in a real subprocess."""
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -50,3 +52,27 @@ def test_it_refuses_an_unknown_database_scheme(tmp_path):
     assert (
         result.returncode != 0 and "DATABASE_URL must be sqlite:// or postgres://" in result.stderr
     )
+
+
+def test_it_stops_the_worker_cleanly_on_sigterm(tmp_path):
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("process handling is the same on both databases")
+    url = f"sqlite://{tmp_path / 'portal.db'}"
+    assert portal("migrate", db=url).returncode == 0
+    env = dict(os.environ, DATABASE_URL=url)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=15)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0
+    assert "worker stopped" in output and "Traceback" not in output
