@@ -7,6 +7,17 @@ import re
 from tests.cast import PASSWORD, email_of
 
 HX = {"HX-Request": "true"}
+# The client portal's sections, at the URLs DESIGN.md promises.
+CLIENT_PAGES = [
+    "/dashboard",
+    "/profile",
+    "/appointments",
+    "/messages",
+    "/account",
+    "/pay",
+    "/documents",
+    "/insurance",
+]
 
 
 async def csrf_token(client, path: str = "/login") -> str:

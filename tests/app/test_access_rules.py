@@ -3,7 +3,7 @@
 import pytest
 
 from app.auth import rule_of
-from tests.helpers import HX, sign_in
+from tests.helpers import CLIENT_PAGES, HX, sign_in
 
 
 async def test_it_has_an_access_rule_on_every_route(app):
@@ -28,16 +28,6 @@ async def test_it_refuses_a_route_without_a_rule(app):
     assert "should never be served" not in await response.get_data(as_text=True)
 
 
-CLIENT_PAGES = [
-    "/dashboard",
-    "/profile",
-    "/appointments",
-    "/messages",
-    "/account",
-    "/pay",
-    "/documents",
-    "/insurance",
-]
 STAFF_PAGES = ["/staff/", "/staff/requests", "/staff/clients", "/staff/calendar", "/admin/"]
 
 # principal -> {path: expected status}; 303 means "sent elsewhere" (login or home).

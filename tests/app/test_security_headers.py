@@ -6,18 +6,7 @@ import re
 
 import pytest
 
-from tests.helpers import sign_in
-
-PAGES = [
-    "/dashboard",
-    "/profile",
-    "/appointments",
-    "/messages",
-    "/account",
-    "/pay",
-    "/documents",
-    "/insurance",
-]
+from tests.helpers import CLIENT_PAGES, sign_in
 
 
 async def test_it_sends_a_strict_csp_with_a_fresh_nonce(client, cast):
@@ -34,7 +23,7 @@ async def test_it_sends_a_strict_csp_with_a_fresh_nonce(client, cast):
 
 async def test_it_marks_signed_in_pages_no_store_and_has_no_inline_script(client, cast):
     await sign_in(client, "alice")
-    for path in PAGES:
+    for path in CLIENT_PAGES:
         response = await client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store", path
