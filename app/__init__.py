@@ -31,9 +31,10 @@ def create_app(config: Config | None = None) -> Quart:
         i18n.load_catalogs()
         await init_db(config.database_url)
         if config.embedded_worker and not config.testing:
-            from app.worker import start_embedded
+            from app.worker import run_forever
 
-            app.background_tasks_started = await start_embedded(app)
+            # Quart sets shutdown_event before it waits for background tasks.
+            app.add_background_task(run_forever, app.shutdown_event)
 
     @app.after_serving
     async def shutdown() -> None:

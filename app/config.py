@@ -36,11 +36,6 @@ class Config:
     def https(self) -> bool:
         return urlsplit(self.public_url).scheme == "https"
 
-    @property
-    def development(self) -> bool:
-        """No SMTP or Twilio credentials: show sent mail and texts in a dev outbox."""
-        return not self.https
-
     @classmethod
     def from_env(cls, **overrides) -> Config:
         env = os.environ

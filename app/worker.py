@@ -36,8 +36,3 @@ async def run_forever(stop: asyncio.Event | None = None) -> None:
             log.exception("worker tick failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), TICK_SECONDS)
-
-
-async def start_embedded(app) -> bool:
-    app.add_background_task(run_forever)
-    return True
