@@ -8,7 +8,7 @@ from app.rules import rule_message
 from models import clock
 from models.dashboard import upcoming_appointments
 from models.errors import RuleError
-from models.scheduling import Appointment
+from models.scheduling import CANCEL_NOTICE, Appointment
 
 blueprint = Blueprint("appointments", __name__)
 PAST_SHOWN = 20
@@ -29,10 +29,10 @@ async def _own_appointment(appointment_id: int) -> Appointment:
 @client_section(scope="appointments")
 async def get_appointments():
     upcoming = await upcoming_appointments(g.access.client.id)
+    # Everything else: past visits, and cancelled or declined ones at any date.
     past = (
         await Appointment.filter(client_id=g.access.client.id)
         .exclude(id__in=[a.id for a in upcoming])
-        .filter(starts_at__lte=clock.now())
         .select_related("provider__user", "service", "location")
         .order_by("-starts_at")
         .limit(PAST_SHOWN)
@@ -80,6 +80,27 @@ async def _act(appointment_id: int, action: str):
 @client_section(scope="appointments")
 async def post_confirm(appointment_id: int):
     return await _act(appointment_id, "confirm")
+
+
+@blueprint.get("/appointments/<id:appointment_id>/cancel")
+@client_section(scope="appointments")
+async def get_cancel(appointment_id: int):
+    """Ask before cancelling (the path without JavaScript; htmx asks in a dialog)."""
+    appointment = await _own_appointment(appointment_id)
+    within_24h = bool(g.settings["within_24h"])
+    can_cancel = appointment.can_cancel(within_24h_allowed=within_24h)
+    return await render_page(
+        "views/client/cancel_appointment.html",
+        appt=appointment,
+        can_cancel=can_cancel,
+        late=can_cancel and appointment.starts_at - clock.now() < CANCEL_NOTICE,
+        message=rule_message(
+            "appointment_too_late_to_cancel"
+            if appointment.is_upcoming
+            else "appointment_not_cancellable"
+        ),
+        next=safe_next(request.args.get("next"), "/appointments"),
+    )
 
 
 @blueprint.post("/appointments/<id:appointment_id>/cancel")

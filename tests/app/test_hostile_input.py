@@ -41,7 +41,9 @@ async def test_it_answers_hostile_posts_without_a_server_error(client, cast, pat
     await sign_in(client, "alice")
     for form in ({}, {"client_id": "9" * 40, "lang": "xx"}, {"next": "//evil", "lang": "\x00"}):
         response = await post(client, path, form, headers=HX)
-        assert response.status_code in (400, 404, 422), (path, form, response.status_code)
+        # 405: werkzeug's answer when an id the converter refuses (0) sits on a path
+        # that also has a GET rule; like 404, a clear refusal that changes nothing.
+        assert response.status_code in (400, 404, 405, 422), (path, form, response.status_code)
     assert await Appointment.filter(status="confirmed").count() == 0
 
 

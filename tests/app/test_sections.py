@@ -229,3 +229,38 @@ async def test_it_lets_a_visitor_pick_spanish_on_the_sign_in_page(client, cast):
     assert response.status_code == 303
     page = await client.get("/login", headers={"Accept-Language": "es"})
     assert '<html lang="en">' in await page.get_data(as_text=True)
+
+
+async def test_it_asks_before_cancelling_without_javascript(client, cast):
+    await sign_in(client, "alice")
+    dashboard = await (await client.get("/dashboard")).get_data(as_text=True)
+    assert f'href="/appointments/{cast.a_soon.id}/cancel?next=/dashboard"' in dashboard
+    page = await client.get(f"/appointments/{cast.a_soon.id}/cancel?next=/dashboard")
+    html = await page.get_data(as_text=True)
+    assert page.status_code == 200 and "Yes, cancel it" in html
+    assert 'name="next" value="/dashboard"' in html
+    await cast.a_soon.refresh_from_db()
+    assert cast.a_soon.status == "scheduled"  # asking changed nothing
+    response = await post(client, f"/appointments/{cast.a_soon.id}/cancel", {"next": "/dashboard"})
+    assert response.headers["Location"] == "/dashboard"
+    await cast.a_soon.refresh_from_db()
+    assert cast.a_soon.status == "cancelled"
+
+
+async def test_it_explains_on_the_cancel_page_when_it_is_too_late(client, cast):
+    await sign_in(client, "alice")
+    html = await (await client.get(f"/appointments/{cast.a_tomorrow.id}/cancel")).get_data(
+        as_text=True
+    )
+    assert "less than 24 hours away" in html and "Yes, cancel it" not in html
+    other = await client.get(f"/appointments/{cast.b_soon.id}/cancel?next=//evil.example")
+    assert other.status_code == 404
+
+
+async def test_it_keeps_a_cancelled_future_appointment_in_the_list(client, cast):
+    await sign_in(client, "alice")
+    await post(client, f"/appointments/{cast.a_soon.id}/cancel")
+    html = await (await client.get("/appointments")).get_data(as_text=True)
+    upcoming, _, past = html.partition('id="past-title"')
+    assert f"appt-{cast.a_soon.id}" not in upcoming
+    assert f"appt-{cast.a_soon.id}" in past and "Cancelled" in past

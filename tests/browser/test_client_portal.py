@@ -147,3 +147,55 @@ def test_expired_session_on_htmx_request_goes_to_login(page, context, portal, pr
         page.get_by_role("button", name="Sign in").click()
     assert portal.path_of(page) == "/profile"
     expect(page.locator("main#main h1")).to_have_text(SECTIONS["/profile"])
+
+
+def cancellable_card(page):
+    """An upcoming card that can be cancelled and does not ask for confirmation
+    (the confirm test needs that one)."""
+    return (
+        page.locator("article.appt")
+        .filter(has=page.get_by_role("link", name=re.compile(r"^Cancel\b")))
+        .filter(has_not=page.get_by_role("button", name=re.compile(r"^Confirm\b")))
+        .first
+    )
+
+
+def test_cancel_asks_first_then_swaps_the_card(page, portal):
+    portal.sign_in(page, CLIENT)
+    # The page that asks when JavaScript is off must be accessible too.
+    page.goto(cancellable_card(page).get_by_role("link").get_attribute("href"))
+    expect(page.locator("main#main h1")).to_have_text("Cancel this appointment?")
+    portal.assert_axe_clean(page, "cancel confirmation page")
+    page.goto("/dashboard")
+    page.evaluate("() => { window.__marker = 1 }")
+    loads = track_page_loads(page)
+    card_id = cancellable_card(page).get_attribute("id")
+    card = page.locator(f"#{card_id}")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel this appointment?" - no
+    card.get_by_role("link", name=re.compile(r"^Cancel\b")).click()
+    expect(card.locator(".status--cancelled")).to_have_count(0)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: r.url.endswith(f"/appointments/{card_id[5:]}/cancel")):
+        card.get_by_role("link", name=re.compile(r"^Cancel\b")).click()
+    expect(card.locator(".status--cancelled")).to_have_text("Cancelled")
+    assert page.evaluate("() => window.__marker") == 1 and loads == []
+    portal.assert_axe_clean(page, "/dashboard after cancelling")
+
+
+def test_cancel_without_javascript_goes_through_a_confirmation_page(browser, portal, problems):
+    context = portal.new_context(browser, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        portal.watch(page, problems)
+        portal.sign_in(page, CLIENT)
+        page.goto("/appointments")
+        card_id = cancellable_card(page).get_attribute("id")
+        page.locator(f"#{card_id}").get_by_role("link", name=re.compile(r"^Cancel\b")).click()
+        expect(page.locator("main#main h1")).to_have_text("Cancel this appointment?")
+        page.get_by_role("button", name="Yes, cancel it").click()
+        assert portal.path_of(page) == "/appointments"
+        expect(page.locator(f"#{card_id} .status--cancelled")).to_have_text("Cancelled")
+    finally:
+        context.close()
