@@ -24,6 +24,14 @@ def portal(*args: str, db: str) -> subprocess.CompletedProcess:
     )
 
 
+def row_counts(db) -> tuple[int, int]:
+    """(users, appointments) in an SQLite file."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT (SELECT count(*) FROM user_account), (SELECT count(*) FROM appointment)"
+        ).fetchone()
+
+
 def test_it_migrates_and_seeds_the_demo_idempotently(tmp_path):
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("the PostgreSQL run covers migrations through its template database")
@@ -32,18 +40,10 @@ def test_it_migrates_and_seeds_the_demo_idempotently(tmp_path):
     assert portal("migrate", db=url).returncode == 0
     first = portal("demo", db=url)
     assert first.returncode == 0 and "demo practice seeded" in first.stdout
-    counts = (
-        sqlite3.connect(db)
-        .execute("SELECT (SELECT count(*) FROM user_account), (SELECT count(*) FROM appointment)")
-        .fetchone()
-    )
+    counts = row_counts(db)
     second = portal("demo", db=url)
     assert second.returncode == 0 and "already seeded" in second.stdout
-    again = (
-        sqlite3.connect(db)
-        .execute("SELECT (SELECT count(*) FROM user_account), (SELECT count(*) FROM appointment)")
-        .fetchone()
-    )
+    again = row_counts(db)
     assert counts == again and counts[0] == 8  # six staff, the client, the guardian
 
 

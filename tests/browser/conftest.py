@@ -271,6 +271,16 @@ def problems() -> PageProblems:
 
 
 @pytest.fixture
+def no_js_page(browser, server: Server, problems: PageProblems) -> Iterator[object]:
+    """A watched page in a fresh context with JavaScript turned off."""
+    context = make_context(browser, server, java_script_enabled=False)
+    page = context.new_page()
+    _watch(page, problems)
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def page(context, problems: PageProblems) -> Iterator[object]:
     page = context.new_page()
     _watch(page, problems)
@@ -288,9 +298,6 @@ class Portal:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-
-    def new_context(self, browser, **options):
-        return make_context(browser, self.server, **options)
 
     @staticmethod
     def watch(page, problems: PageProblems) -> None:

@@ -72,24 +72,19 @@ def test_menu_sections_by_htmx_are_accessible(page, portal):
         portal.check_widths(page, path.strip("/"))
 
 
-def test_menu_sections_work_without_javascript(browser, portal, problems):
-    context = portal.new_context(browser, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        portal.watch(page, problems)
-        portal.sign_in(page, CLIENT)
-        assert portal.path_of(page) == "/dashboard"
-        expect(page.locator("main#main h1")).to_have_text(SECTIONS["/dashboard"])
-        for path in VISIT_ORDER:
-            with page.expect_navigation() as navigation:
-                menu_link(page, path).click()
-            assert navigation.value.status == 200, f"{path}: HTTP {navigation.value.status}"
-            assert navigation.value.request.headers.get("hx-request") is None
-            assert page.url.endswith(path)
-            expect(page.locator("main#main h1")).to_have_text(SECTIONS[path])
-            expect(menu_link(page, path)).to_have_attribute("aria-current", "page")
-    finally:
-        context.close()
+def test_menu_sections_work_without_javascript(no_js_page, portal):
+    page = no_js_page
+    portal.sign_in(page, CLIENT)
+    assert portal.path_of(page) == "/dashboard"
+    expect(page.locator("main#main h1")).to_have_text(SECTIONS["/dashboard"])
+    for path in VISIT_ORDER:
+        with page.expect_navigation() as navigation:
+            menu_link(page, path).click()
+        assert navigation.value.status == 200, f"{path}: HTTP {navigation.value.status}"
+        assert navigation.value.request.headers.get("hx-request") is None
+        assert page.url.endswith(path)
+        expect(page.locator("main#main h1")).to_have_text(SECTIONS[path])
+        expect(menu_link(page, path)).to_have_attribute("aria-current", "page")
 
 
 def test_confirm_appointment_from_dashboard(page, portal):
@@ -184,18 +179,13 @@ def test_cancel_asks_first_then_swaps_the_card(page, portal):
     portal.assert_axe_clean(page, "/dashboard after cancelling")
 
 
-def test_cancel_without_javascript_goes_through_a_confirmation_page(browser, portal, problems):
-    context = portal.new_context(browser, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        portal.watch(page, problems)
-        portal.sign_in(page, CLIENT)
-        page.goto("/appointments")
-        card_id = cancellable_card(page).get_attribute("id")
-        page.locator(f"#{card_id}").get_by_role("link", name=re.compile(r"^Cancel\b")).click()
-        expect(page.locator("main#main h1")).to_have_text("Cancel this appointment?")
-        page.get_by_role("button", name="Yes, cancel it").click()
-        assert portal.path_of(page) == "/appointments"
-        expect(page.locator(f"#{card_id} .status--cancelled")).to_have_text("Cancelled")
-    finally:
-        context.close()
+def test_cancel_without_javascript_goes_through_a_confirmation_page(no_js_page, portal):
+    page = no_js_page
+    portal.sign_in(page, CLIENT)
+    page.goto("/appointments")
+    card_id = cancellable_card(page).get_attribute("id")
+    page.locator(f"#{card_id}").get_by_role("link", name=re.compile(r"^Cancel\b")).click()
+    expect(page.locator("main#main h1")).to_have_text("Cancel this appointment?")
+    page.get_by_role("button", name="Yes, cancel it").click()
+    assert portal.path_of(page) == "/appointments"
+    expect(page.locator(f"#{card_id} .status--cancelled")).to_have_text("Cancelled")

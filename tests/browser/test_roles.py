@@ -50,22 +50,17 @@ def test_guardian_switches_between_children(page, portal):
     expect(page.get_by_label("Acting for")).to_have_value(value)
 
 
-def test_guardian_switch_works_without_javascript(browser, portal, problems):
-    context = portal.new_context(browser, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        portal.watch(page, problems)
-        portal.sign_in(page, "guardian@demo.test")
-        heading = page.locator("main#main h1")
-        current = heading.inner_text()
-        other = next(c for c, h in CHILDREN.items() if h != current)
-        select = page.get_by_label("Acting for")
-        select.select_option(select.locator("option").filter(has_text=other).get_attribute("value"))
-        with page.expect_navigation():
-            page.get_by_role("button", name="Switch").click()
-        expect(heading).to_have_text(CHILDREN[other])
-    finally:
-        context.close()
+def test_guardian_switch_works_without_javascript(no_js_page, portal):
+    page = no_js_page
+    portal.sign_in(page, "guardian@demo.test")
+    heading = page.locator("main#main h1")
+    current = heading.inner_text()
+    other = next(c for c, h in CHILDREN.items() if h != current)
+    select = page.get_by_label("Acting for")
+    select.select_option(select.locator("option").filter(has_text=other).get_attribute("value"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch").click()
+    expect(heading).to_have_text(CHILDREN[other])
 
 
 STAFF = {
