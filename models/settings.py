@@ -80,12 +80,13 @@ def effective_settings(
 
 async def settings_for(client: Client) -> dict[str, Setting]:
     """Effective settings, using the practice and provider if already joined."""
-    practice = client.__dict__.get("_practice")
+    # A relation not joined by select_related is a QuerySet, not the instance.
+    practice = client.practice
     if not isinstance(practice, Practice):
         practice = await Practice.get(id=client.practice_id)
     provider = None
     if client.primary_provider_id:
-        provider = client.__dict__.get("_primary_provider")
+        provider = client.primary_provider
         if not isinstance(provider, StaffMember):
             provider = await StaffMember.get_or_none(id=client.primary_provider_id)
     return effective_settings(practice, client, provider)
