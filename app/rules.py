@@ -8,6 +8,11 @@ RULE_MESSAGES = {
         "This appointment is less than 24 hours away. Please call the practice to cancel."
     ),
     "appointment_not_cancellable": _l("This appointment can no longer be cancelled."),
+    "password_too_short": _l("Use at least 8 characters."),
+    "password_too_long": _l("Use at most 128 characters."),
+    "password_too_common": _l(
+        "This password is too easy to guess. Try a few unrelated words together."
+    ),
 }
 
 

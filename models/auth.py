@@ -21,7 +21,6 @@ _hasher = (
 )
 # Verified when the account is unknown, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("no such account")
-MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 
 

@@ -17,6 +17,8 @@ MODEL_MODULES = [
     "models.documents",
     "models.insurance",
     "models.security",
+    "models.audit",
+    "models.onboarding",
     "models.outbox",
 ]
 APP_LABEL = "portal"

@@ -42,8 +42,15 @@ class User(Model):
     display_name = fields.CharField(max_length=200)
     language = fields.CharField(max_length=8, default="en")
     is_active = fields.BooleanField(default=True)
+    # A secret with no enabled_at is an enrolment in progress.
     totp_secret = fields.CharField(max_length=64, null=True)
     totp_enabled_at = fields.DatetimeField(null=True)
+    totp_last_counter = fields.BigIntField(default=0)  # each 30-second step is usable once
+    password_changed_at = fields.DatetimeField(null=True)
+    # Failed sign-ins before this moment no longer count (a reset, or staff unlocked).
+    throttle_reset_at = fields.DatetimeField(null=True)
+    terms_version = fields.IntField(null=True)  # the practice terms version accepted
+    terms_accepted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 

@@ -23,6 +23,8 @@ class Practice(Model):
     tax_id = fields.CharField(max_length=32, default="")
     time_zone = fields.CharField(max_length=64, default="America/New_York")
     terms_of_service = fields.TextField(default="")
+    terms_version = fields.IntField(default=1)  # raised whenever the terms change
+    terms_updated_at = fields.DatetimeField(null=True)
     # Organisation-wide portal switches; keys and defaults live in models.settings.
     portal_settings: dict = fields.JSONField(default=dict)
     # "" when no card processor is configured; "demo" or "stripe" otherwise.

@@ -108,7 +108,7 @@ class Appointment(Model):
 
     async def confirm(self, *, by, via: str) -> Appointment:
         """Confirm a scheduled appointment. Confirming twice is not an error."""
-        from models.security import audit
+        from models.audit import audit
 
         async with in_transaction():
             fresh = await Appointment.select_for_update().get(id=self.id)
@@ -130,7 +130,7 @@ class Appointment(Model):
         allows it; that cancellation is recorded as late. Cancelling twice is
         not an error.
         """
-        from models.security import audit
+        from models.audit import audit
 
         async with in_transaction():
             fresh = await Appointment.select_for_update().get(id=self.id)

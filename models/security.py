@@ -1,4 +1,4 @@
-"""Server-side sessions, sign-in history, remembered devices and the audit trail."""
+"""Server-side sessions, sign-in history, devices, recovery codes and reset tokens."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ class Session(Model):
     last_seen_at = fields.DatetimeField()
     ip = fields.CharField(max_length=64, default="")
     user_agent = fields.CharField(max_length=300, default="")
+    # "" once fully signed in; otherwise the step still owed (see STAGES).
+    stage = fields.CharField(max_length=16, default="")
+    two_factor = fields.BooleanField(default=False)  # a code was given for this session
+    device = fields.ForeignKeyField("portal.Device", related_name="sessions", null=True)
 
     class Meta:
         table = "session"
@@ -82,66 +86,69 @@ class LoginEvent(Model):
     success = fields.BooleanField()
     ip = fields.CharField(max_length=64, default="")
     user_agent = fields.CharField(max_length=300, default="")
-    detail = fields.CharField(max_length=32, default="")  # "password", "bad_password", ...
+    detail = fields.CharField(max_length=32, default="")  # see models.auth.LoginDetail
+    two_factor = fields.BooleanField(default=False)
+    device_label = fields.CharField(max_length=100, default="")
+    # sha256 of the normalised identifier typed, so throttling counts unknown names too.
+    identifier_digest = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "login_event"
+        indexes = (("identifier_digest", "at"), ("ip", "at"), ("user_id", "at"))
 
 
-class TrustedDevice(Model):
-    """A browser that passed two-factor and asked to be remembered (30 days)."""
+class Device(Model):
+    """A browser a user signed in from, known by a random cookie (only its hash is kept).
+
+    ``remembered_until`` is set when the user passed two-factor and asked to be
+    remembered: until then the code is not asked again on this browser.
+    """
 
     id = fields.IntField(primary_key=True)
     user = fields.ForeignKeyField("portal.User", related_name="devices")
-    token_hash = fields.CharField(max_length=64, unique=True)
-    label = fields.CharField(max_length=200, default="")
-    created_at = fields.DatetimeField()
-    last_used_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
+    token_hash = fields.CharField(max_length=64)
+    label = fields.CharField(max_length=100, default="")  # "Firefox on Android"
+    # sha256 of user agent and network, to send one new-device email per hour, not one per login.
+    fingerprint = fields.CharField(max_length=64, default="")
+    first_seen_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    last_ip = fields.CharField(max_length=64, default="")
+    remembered_until = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    notified_at = fields.DatetimeField(null=True)
 
     class Meta:
-        table = "trusted_device"
+        table = "device"
+        unique_together = (("user", "token_hash"),)
 
 
-class AuditEvent(Model):
-    """Who did what to whose record, when and from where. Never holds PHI values."""
+class RecoveryCode(Model):
+    """A single-use two-factor recovery code, stored as an argon2 hash.
 
-    id = fields.BigIntField(primary_key=True)
-    at = fields.DatetimeField()
-    actor = fields.ForeignKeyField("portal.User", related_name="audit_events", null=True)
-    client = fields.ForeignKeyField("portal.Client", related_name="audit_events", null=True)
-    action = fields.CharField(max_length=64)  # "appointment.confirm", "session.login", ...
-    object_type = fields.CharField(max_length=32, default="")
-    object_id = fields.CharField(max_length=32, default="")
-    via = fields.CharField(max_length=8, default="web")
+    ``lookup`` is a few bits of a digest of the code, so a sign-in checks one hash, not ten.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("portal.User", related_name="recovery_codes")
+    lookup = fields.CharField(max_length=8)
+    code_hash = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "recovery_code"
+
+
+class PasswordReset(Model):
+    """A password reset link: the token is in the email, only its hash is here."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("portal.User", related_name="password_resets")
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
     ip = fields.CharField(max_length=64, default="")
-    details: dict = fields.JSONField(default=dict)
 
     class Meta:
-        table = "audit_event"
-        indexes = (("client_id", "at"),)
-
-
-async def audit(
-    actor,
-    action: str,
-    *,
-    client_id: int | None = None,
-    obj: Model | None = None,
-    via: str = "web",
-    ip: str = "",
-    **details,
-) -> AuditEvent:
-    actor_id = getattr(actor, "id", actor)
-    return await AuditEvent.create(
-        at=clock.now(),
-        actor_id=actor_id,
-        client_id=client_id,
-        action=action,
-        object_type=type(obj).__name__.lower() if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        via=via,
-        ip=ip[:64],
-        details=details,
-    )
+        table = "password_reset"

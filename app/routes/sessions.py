@@ -15,9 +15,10 @@ from app.forms import Form
 from app.htmx import hx_redirect, is_htmx, render_page
 from app.i18n import LANGUAGES, _
 from models.access import client_accesses, staff_member_for
+from models.audit import audit
 from models.auth import MAX_PASSWORD, authenticate
 from models.people import Client
-from models.security import Session, audit
+from models.security import Session
 
 blueprint = Blueprint("sessions", __name__)
 

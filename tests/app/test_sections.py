@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 
 from models import clock
+from models.audit import AuditEvent
 from models.documents import FormAssignment
 from models.practice import Practice
 from models.scheduling import Appointment
-from models.security import AuditEvent
 from tests.helpers import HX, csrf_token, post, sign_in
 
 SECTIONS = {

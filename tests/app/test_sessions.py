@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 
 from models import clock
-from models.security import AuditEvent, LoginEvent, Session
+from models.audit import AuditEvent
+from models.security import LoginEvent, Session
 from tests.helpers import HX, csrf_token, post, sign_in
 
 

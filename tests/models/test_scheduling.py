@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 
 from models import clock
+from models.audit import AuditEvent
 from models.errors import RuleError
 from models.scheduling import Appointment
-from models.security import AuditEvent
 
 
 async def test_it_confirms_once_and_audits_who_and_how(cast):
