@@ -8,6 +8,7 @@ from app import errors, i18n, security
 from app.auth import load_session, rule_of
 from app.config import ROOT, Config
 from app.converters import IdConverter
+from channels import email
 from models.db import close_db, init_db
 
 
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None) -> Quart:
     async def startup() -> None:
         i18n.load_catalogs()
         await init_db(config.database_url)
+        email.configure(config)
         if config.embedded_worker and not config.testing:
             from app.worker import run_forever
 

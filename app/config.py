@@ -36,6 +36,11 @@ class Config:
     def https(self) -> bool:
         return urlsplit(self.public_url).scheme == "https"
 
+    @property
+    def dev_outbox(self) -> bool:
+        """Development without SMTP: email goes to the /dev/mail page (never in production)."""
+        return not self.smtp_url and not self.https
+
     @classmethod
     def from_env(cls, **overrides) -> Config:
         env = os.environ

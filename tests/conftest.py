@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+pytest_plugins = ["tests.mailserver"]  # the smtp_server fixture: a real local SMTP server
+
 os.environ.setdefault("PORTAL_FAST_HASH", "1")  # argon2id with cheap parameters
 
 import asyncpg  # noqa: E402
