@@ -36,7 +36,7 @@ def create_app(config: Config | None = None) -> Quart:
             from app.worker import run_forever
 
             # Quart sets shutdown_event before it waits for background tasks.
-            app.add_background_task(run_forever, app.shutdown_event)
+            app.add_background_task(run_forever, app.shutdown_event, config)
 
     @app.after_serving
     async def shutdown() -> None:

@@ -42,9 +42,10 @@ async def _worker() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await init_db(Config.from_env().database_url)
+    config = Config.from_env()
+    await init_db(config.database_url)
     try:
-        await run_forever(stop)
+        await run_forever(stop, config)
     finally:
         await close_db()
     logging.getLogger("portal.worker").info("worker stopped")

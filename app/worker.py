@@ -1,5 +1,10 @@
-"""The background worker: housekeeping now; reminders and the outbox sender join it
-with the SMS and email issues. Runs as ``portal worker`` or inside the web process."""
+"""The background worker: housekeeping, and the outbox sender for email (SMS joins it
+with its issue). Runs as ``portal worker`` or inside the web process.
+
+Email is sent within about a second of being queued in this process (``queue_email``
+wakes the loop); a poll every few seconds picks up mail queued by other processes and
+retries that have come due. Housekeeping keeps its own, slower cadence.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ import asyncio
 import contextlib
 import logging
 
+from app.config import Config
+from channels import email
 from models import clock
 from models.security import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, Session
 
 log = logging.getLogger("portal.worker")
-TICK_SECONDS = 60
+TICK_SECONDS = 60  # housekeeping
+OUTBOX_POLL_SECONDS = 5  # mail queued elsewhere, retries come due
+WAKE_SETTLE_SECONDS = 0.2  # let the transaction that queued the mail commit
 
 
 async def purge_expired_sessions() -> int:
@@ -27,12 +36,42 @@ async def tick() -> None:
         log.info("purged %d expired sessions", purged)
 
 
-async def run_forever(stop: asyncio.Event | None = None) -> None:
-    stop = stop or asyncio.Event()
-    while not stop.is_set():
-        try:
-            await tick()
-        except Exception:  # keep the loop alive; the next tick retries
-            log.exception("worker tick failed")
+async def deliver(config: Config) -> None:
+    sent = await email.deliver_pending(config)
+    if sent:
+        log.info("sent %d email(s)", sent)
+
+
+async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+    """Until ``stop`` or ``wake`` is set, or ``timeout`` seconds have passed."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    if wake.is_set() and not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+            await asyncio.wait_for(stop.wait(), WAKE_SETTLE_SECONDS)
+
+
+async def run_forever(stop: asyncio.Event | None = None, config: Config | None = None) -> None:
+    stop = stop or asyncio.Event()
+    config = config or Config.from_env()
+    email.configure(config)
+    wake = email.wake_event()
+    loop = asyncio.get_running_loop()
+    next_tick = loop.time()
+    while not stop.is_set():
+        if loop.time() >= next_tick:
+            next_tick = loop.time() + TICK_SECONDS
+            try:
+                await tick()
+            except Exception:  # keep the loop alive; the next tick retries
+                log.exception("worker tick failed")
+        wake.clear()
+        try:
+            await deliver(config)
+        except Exception:
+            log.exception("email delivery failed")
+        await _wait(stop, wake, min(OUTBOX_POLL_SECONDS, max(0.0, next_tick - loop.time())))

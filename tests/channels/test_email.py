@@ -16,6 +16,7 @@ from babel.support import Translations
 from tortoise.transactions import in_transaction
 
 from app import i18n
+from app.worker import run_forever
 from channels import email
 from channels.email import deliver_pending, queue_email, render_email, smtp_options
 from models import clock
@@ -237,6 +238,22 @@ async def test_a_dead_workers_lease_is_reclaimed(app, smtp_server):
     assert message["To"] == TO
     await row.refresh_from_db()
     assert row.status == "sent" and row.lease_until is None
+
+
+async def test_the_worker_sends_within_a_second_of_queueing(app, smtp_server):
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_forever(stop, portal_config(app)))
+    try:
+        await asyncio.sleep(0.1)  # the worker has run its first round and is waiting
+        started = asyncio.get_running_loop().time()
+        await queue_test()
+        while not smtp_server.messages:
+            assert asyncio.get_running_loop().time() - started < 2, "no mail after 2 s"
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 5)
+    assert smtp_server.messages[0]["To"] == TO
 
 
 def test_smtp_urls():
