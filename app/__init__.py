@@ -78,6 +78,7 @@ def _register_blueprints(app: Quart) -> None:
         admin,
         appointments,
         dashboard,
+        dev,
         documents,
         health,
         insurance,
@@ -101,5 +102,6 @@ def _register_blueprints(app: Quart) -> None:
         insurance,
         staff,
         admin,
+        dev,
     ):
         app.register_blueprint(module.blueprint)

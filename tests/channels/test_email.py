@@ -26,6 +26,7 @@ from models.practice import Practice
 from tests.mailserver import MailServer, portal_config, self_signed_certificate, sent_mail
 
 TO = "alice@example.test"
+PRODUCTION = {"public_url": "https://portal.example.test", "secret_key": "s" * 40}
 
 
 @pytest.fixture
@@ -284,6 +285,56 @@ async def test_it_speaks_tls_and_logs_in(app, tls, tmp_path, monkeypatch):
     assert server.encrypted == [True]
     assert server.logins == ["mailer"]
     assert server.messages[0]["To"] == TO
+
+
+# ---- the developer outbox (/dev/mail) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("config_overrides", [{}], ids=["development"])
+async def test_dev_mail_shows_what_was_queued(app, client):
+    assert portal_config(app).dev_outbox
+    await queue_test("dev:1", name="Dev")
+    assert await deliver_pending(portal_config(app)) == 1
+    row = await OutboxMessage.get(dedupe_key="dev:1")
+    assert row.status == "sent" and row.provider_ref == "dev-outbox"
+    await queue_test("dev:2", name="Newer")  # still pending: shown too
+
+    response = await client.get("/dev/mail")
+    assert response.status_code == 200
+    html = await response.get_data(as_text=True)
+    assert "Test message from Client Portal" in html and TO in html
+    assert '<a href="http://localhost/login">http://localhost/login</a>' in html
+    assert html.index("Hello Newer,") < html.index("Hello Dev,")  # newest first
+    assert "pending" in html and "sent" in html
+
+
+@pytest.mark.parametrize("config_overrides", [PRODUCTION], ids=["production"])
+async def test_dev_mail_is_absent_in_production(app, client):
+    assert not portal_config(app).dev_outbox
+    await queue_test()
+    assert await deliver_pending(portal_config(app)) == 0  # no SMTP_URL: it waits
+    assert (await OutboxMessage.get(dedupe_key="test:1")).status == "pending"
+    response = await client.get("/dev/mail")
+    assert response.status_code == 404
+    assert "Test message" not in await response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("config_overrides", [{}], ids=["development"])
+async def test_dev_mail_escapes_hostile_content(app, client):
+    hostile = '<script>alert(1)</script> https://evil.test/x"onmouseover="alert(2) <img src=x>'
+    await queue_test(name=hostile)
+    await queue_email(
+        to=TO,
+        template="test_message",
+        context={"practice_name": "<b>Evil</b> javascript:alert(3)"},
+        dedupe_key="hostile:2",
+    )
+    html = await (await client.get("/dev/mail")).get_data(as_text=True)
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>Evil" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;Evil&lt;/b&gt;" in html
+    assert '<a href="https://evil.test/x">https://evil.test/x</a>' in html
+    assert 'href="javascript' not in html and 'onmouseover="alert' not in html
 
 
 async def test_two_workers_never_send_one_email_twice(app, smtp_server):
