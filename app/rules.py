@@ -13,6 +13,38 @@ RULE_MESSAGES = {
     "password_too_common": _l(
         "This password is too easy to guess. Try a few unrelated words together."
     ),
+    # Invitations, registration and staff account controls (models/onboarding.py).
+    "email_invalid": _l("Enter an email address like name@example.com."),
+    "email_in_use": _l("This email address already belongs to a portal account."),
+    "client_has_account": _l("This client already has a portal account."),
+    "client_account_disabled": _l(
+        "This client's portal account is disabled. Enable it instead of inviting again."
+    ),
+    "client_has_no_account": _l("This client has no portal account yet."),
+    "client_has_no_email": _l("This client has no email address on file. Type one to invite."),
+    "account_is_yours": _l("You cannot change your own account here."),
+    "link_invalid": _l("This link is not valid. Check that you copied all of it."),
+    "invitation_used": _l(
+        "This invitation has already been used. If you set up your account, sign in."
+    ),
+    "invitation_expired": _l(
+        "This invitation has expired or was replaced by a newer one. "
+        "Ask the practice to send you a new one."
+    ),
+    "username_invalid": _l(
+        "Use 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter "
+        "or digit."
+    ),
+    "username_taken": _l("This username is taken. Choose another one."),
+    "registration_incomplete": _l("Fill in your first and last name."),
+    "text_invalid": _l("Use letters, digits and punctuation only."),
+    "date_of_birth_invalid": _l("Enter a date of birth in the past, like 1990-01-31."),
+    "registration_used": _l("This link has already been used: your account is ready. Sign in."),
+    "registration_expired": _l("This link has expired: links work for 24 hours. Register again."),
+    "registration_email_taken": _l(
+        "An account with this email address already exists. Sign in, or reset your password."
+    ),
+    "registration_decided": _l("Someone has already decided on this registration."),
 }
 
 
