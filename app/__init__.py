@@ -105,3 +105,7 @@ def _register_blueprints(app: Quart) -> None:
         dev,
     ):
         app.register_blueprint(module.blueprint)
+
+    from app.routes import onboarding  # invitations and registration
+
+    app.register_blueprint(onboarding.blueprint)
