@@ -106,6 +106,7 @@ def _register_blueprints(app: Quart) -> None:
     ):
         app.register_blueprint(module.blueprint)
 
-    from app.routes import onboarding  # invitations and registration
+    from app.routes import onboarding, staff_accounts  # invitations and registration
 
-    app.register_blueprint(onboarding.blueprint)
+    for module in (onboarding, staff_accounts):
+        app.register_blueprint(module.blueprint)

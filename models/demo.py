@@ -274,6 +274,14 @@ async def _seed(pw: str) -> None:
             primary_provider=provider,
             insurance_choice="self_pay",
         )
+        if first == "Casey":  # no portal account yet: staff can invite at this address
+            await ContactPoint.create(
+                client=other,
+                kind="email",
+                label="Primary Email",
+                value="casey.park@demo.test",
+                is_default=True,
+            )
         day = _weekday_after(1 + i)
         await Appointment.create(
             client=other,

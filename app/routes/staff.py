@@ -7,9 +7,10 @@ from tortoise.expressions import Q
 
 from app.auth import staff_only
 from app.htmx import render_page
+from app.routes.staff_accounts import clients_page
 from models import clock
 from models.messaging import Thread
-from models.people import Client, Role
+from models.people import Role
 from models.scheduling import UPCOMING_STATUSES, Appointment, AppointmentStatus
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
@@ -64,12 +65,7 @@ async def get_requests():
 @blueprint.get("/clients")
 @staff_only()
 async def get_clients():
-    clients = (
-        await Client.filter(practice_id=g.staff.practice_id)
-        .select_related("primary_provider__user")
-        .order_by("last_name", "first_name")
-    )
-    return await render_page("views/staff/clients.html", clients=clients)
+    return await clients_page()  # with each client's portal status and account actions
 
 
 @blueprint.get("/calendar")
