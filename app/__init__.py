@@ -9,6 +9,7 @@ from app.auth import load_session, rule_of
 from app.config import ROOT, Config
 from app.converters import IdConverter
 from channels import email
+from models import audit
 from models.db import close_db, init_db
 
 
@@ -16,6 +17,7 @@ def create_app(config: Config | None = None) -> Quart:
     config = config or Config.from_env()
     app = Quart(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config["PORTAL"] = config
+    audit.configure(config.audit_key)
     app.url_map.converters["id"] = IdConverter
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # forms; uploads raise it per route
     app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024

@@ -1,4 +1,4 @@
-"""The ``portal`` command: serve, worker, migrate, demo."""
+"""The ``portal`` command: serve, worker, migrate, demo, audit verify."""
 
 from __future__ import annotations
 
@@ -33,6 +33,15 @@ def _serve(args: argparse.Namespace) -> None:
     os.execv(hypercorn, argv)
 
 
+def _config() -> Config:
+    """The configuration, with the audit chain's key set for this process."""
+    from models import audit
+
+    config = Config.from_env()
+    audit.configure(config.audit_key)
+    return config
+
+
 async def _worker() -> None:
     """Run until SIGINT or SIGTERM, then finish the current tick and close the database."""
     from app.worker import run_forever
@@ -42,7 +51,7 @@ async def _worker() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    config = Config.from_env()
+    config = _config()
     await init_db(config.database_url)
     try:
         await run_forever(stop, config)
@@ -62,11 +71,25 @@ async def _demo() -> None:
     from models.db import close_db, init_db
     from models.demo import seed_demo
 
-    await init_db(Config.from_env().database_url)
+    await init_db(_config().database_url)
     try:
         print(await seed_demo())
     finally:
         await close_db()
+
+
+async def _audit_verify(batch: int) -> int:
+    """Recompute the audit chain; 0 when intact, 1 at the first broken event."""
+    from models.audit import verify_chain
+    from models.db import close_db, init_db
+
+    await init_db(_config().database_url)
+    try:
+        result = await verify_chain(batch=batch)
+    finally:
+        await close_db()
+    print(result.message())
+    return 0 if result.ok else 1
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,6 +104,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run the background worker")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="seed the demo practice (idempotent)")
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser(
+        "verify", help="check the audit hash chain (exit 1 at the first broken event)"
+    )
+    verify.add_argument("--batch", type=int, default=5000, help="rows read per query")
     args = parser.parse_args(argv)
     if args.command == "serve":
         _serve(args)
@@ -90,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate())
     elif args.command == "demo":
         asyncio.run(_demo())
+    elif args.command == "audit":
+        sys.exit(asyncio.run(_audit_verify(args.batch)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The audit chain's HMAC key when AUDIT_KEY is unset: development only (refused
+# with an https PUBLIC_URL), fixed so the chain still verifies after a restart.
+DEVELOPMENT_AUDIT_KEY = "portal-development-audit-key-not-for-production"
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class Config:
     database_url: str = "sqlite://portal.db"
     redis_url: str = ""
     secret_key: str = ""
+    audit_key: str = DEVELOPMENT_AUDIT_KEY  # AUDIT_KEY; never stored in the database
     public_url: str = "http://127.0.0.1:8000"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -48,6 +52,7 @@ class Config:
             "database_url": env.get("DATABASE_URL", "sqlite://portal.db"),
             "redis_url": env.get("REDIS_URL", ""),
             "secret_key": env.get("SECRET_KEY", ""),
+            "audit_key": env.get("AUDIT_KEY", "") or DEVELOPMENT_AUDIT_KEY,
             "public_url": env.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
             "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
@@ -65,6 +70,10 @@ class Config:
             values["data_dir"] = Path(env["PORTAL_DATA_DIR"])
         values.update(overrides)
         config = cls(**values)
+        if config.https and (
+            config.audit_key == DEVELOPMENT_AUDIT_KEY or len(config.audit_key) < 32
+        ):
+            raise RuntimeError("AUDIT_KEY (32+ characters) must be set when PUBLIC_URL is https")
         if not config.secret_key:
             if config.https:
                 raise RuntimeError("SECRET_KEY must be set when PUBLIC_URL is https")

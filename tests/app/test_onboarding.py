@@ -416,6 +416,14 @@ async def test_the_clients_list_shows_portal_status_and_the_actions_a_role_allow
     assert "/invite" not in html and "Not invited" in html
 
 
+@pytest.mark.parametrize(
+    ("who", "status"), [("sid", 200), ("ada", 200), ("penny", 403), ("bea", 403)]
+)
+async def test_registrations_in_review_are_for_admins_and_schedulers(client, cast, who, status):
+    await sign_in(client, who)
+    assert (await client.get("/staff/registrations")).status_code == status
+
+
 STAFF_POSTS = [
     ("invite", {"email": "x@example.test"}),
     ("portal-access", {"action": "disable"}),
@@ -528,3 +536,27 @@ async def test_a_bad_invitation_email_is_a_422(app, client, cast, smtp_server, e
     response = await invite(client, cast, email=email)
     assert response.status_code == 422
     assert await Invitation.all().count() == 0
+
+
+async def test_inviting_a_client_who_has_an_account_is_refused_clearly(client, cast):
+    await sign_in(client, "sid")
+    response = await invite(client, cast, who="alice", email="alice.new@example.test")
+    assert response.status_code == 422
+    assert "already has a portal account" in await response.get_data(as_text=True)
+    assert await Invitation.all().count() == 0
+
+
+async def test_a_spent_link_sent_with_htmx_loads_the_410_page(app, client, cast, smtp_server):
+    await sign_in(client, "ada")
+    await invite(client, cast)
+    message = mail_to(await sent_mail(app, smtp_server), "charlie@example.test")
+    path = link_in(message, "/invite/").removeprefix(PUBLIC)
+    visitor = app.test_client()
+    token = await csrf_token(visitor, path)
+    form = {"password": NEW_PASSWORD, "csrf_token": token}
+    assert (await visitor.post(path, form=form, headers=HX)).status_code == 200
+    again = await visitor.post(path, form=form, headers=HX)
+    assert again.headers["HX-Redirect"] == path
+    assert await User.filter(email="charlie@example.test").count() == 1
+    for odd in ("/invite/%00", "/invite/" + "%F0%9F%98%80" * 40, "/register/confirm/%00"):
+        assert (await visitor.get(odd)).status_code == 404, odd
