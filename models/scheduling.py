@@ -120,7 +120,14 @@ class Appointment(Model):
             fresh.confirmed_at = clock.now()
             fresh.version += 1
             await fresh.save(update_fields=["status", "confirmed_at", "version"])
-            await audit(by, "appointment.confirm", client_id=fresh.client_id, obj=fresh, via=via)
+            await audit(
+                by,
+                "appointment.confirm",
+                client_id=fresh.client_id,
+                obj=fresh,
+                category="appointments",
+                via=via,
+            )
         return fresh
 
     async def cancel(self, *, by, via: str, within_24h_allowed: bool, reason: str = ""):
@@ -148,5 +155,12 @@ class Appointment(Model):
             fresh.cancel_reason = reason[:200]
             fresh.version += 1
             await fresh.save(update_fields=["status", "cancelled_at", "cancel_reason", "version"])
-            await audit(by, "appointment.cancel", client_id=fresh.client_id, obj=fresh, via=via)
+            await audit(
+                by,
+                "appointment.cancel",
+                client_id=fresh.client_id,
+                obj=fresh,
+                category="appointments",
+                via=via,
+            )
         return fresh
