@@ -32,6 +32,8 @@ class Config:
     smtp_url: str = ""
     mail_from: str = "portal@localhost"
     data_dir: Path = field(default_factory=lambda: ROOT / "var")
+    # Peers whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
+    trusted_proxies: str = ""
     # The worker runs inside the web process unless a separate `portal worker` is used.
     embedded_worker: bool = True
     testing: bool = False
@@ -65,6 +67,7 @@ class Config:
             "smtp_url": env.get("SMTP_URL", ""),
             "mail_from": env.get("MAIL_FROM", "portal@localhost"),
             "embedded_worker": env.get("PORTAL_EMBEDDED_WORKER", "1") != "0",
+            "trusted_proxies": env.get("TRUSTED_PROXIES", ""),
         }
         if env.get("PORTAL_DATA_DIR"):
             values["data_dir"] = Path(env["PORTAL_DATA_DIR"])
@@ -77,7 +80,28 @@ class Config:
         if not config.secret_key:
             if config.https:
                 raise RuntimeError("SECRET_KEY must be set when PUBLIC_URL is https")
-            # Development only: a per-process key (signed-in sessions live in the
-            # database, so nothing breaks but anonymous CSRF cookies on restart).
-            object.__setattr__(config, "secret_key", secrets.token_urlsafe(32))
+            # Development only: a key kept in the data directory, so remembered
+            # devices and sign-in forms survive a restart.
+            object.__setattr__(config, "secret_key", _development_key(config.data_dir))
+        from app.net import parse_networks
+
+        parse_networks(config.trusted_proxies)  # a typo fails at startup, not per request
         return config
+
+
+def _development_key(data_dir: Path) -> str:
+    path = data_dir / "dev-secret-key"
+    try:
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    key = secrets.token_urlsafe(32)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+        path.chmod(0o600)
+    except OSError:
+        pass  # a read-only checkout: a per-process key still works
+    return key

@@ -69,7 +69,7 @@ def install(app: Quart) -> None:
         h["Content-Security-Policy"] = content_security_policy(csp_nonce())
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
-        h["Referrer-Policy"] = "same-origin"
+        h.setdefault("Referrer-Policy", "same-origin")  # a page may ask for no-referrer
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(self)"
         h["Cross-Origin-Opener-Policy"] = "same-origin"
         config = app.config["PORTAL"]
