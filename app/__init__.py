@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Quart, abort, g, request
 
 from app import errors, i18n, security
-from app.auth import load_session, rule_of
+from app.auth import load_session, rule_of, stage_redirect
 from app.config import ROOT, Config
 from app.converters import IdConverter
 from channels import email
@@ -49,7 +49,7 @@ def create_app(config: Config | None = None) -> Quart:
 
 def _install_request_hooks(app: Quart) -> None:
     @app.before_request
-    async def identify() -> None:
+    async def identify():
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         rule = "public" if request.endpoint == "static" else rule_of(view)
         if view is not None and rule is None:
@@ -61,6 +61,7 @@ def _install_request_hooks(app: Quart) -> None:
         g.locale = await _locale_for(g.user)
         if request.method in security.UNSAFE_METHODS and not await security.csrf_ok():
             abort(403, description="csrf")
+        return stage_redirect()
 
 
 async def _locale_for(user) -> str:
@@ -85,15 +86,23 @@ def _register_blueprints(app: Quart) -> None:
         health,
         insurance,
         messages,
+        passwords,
         pay,
         profile,
+        security,
         sessions,
         staff,
+        terms,
+        two_factor,
     )
 
     for module in (
         health,
         sessions,
+        passwords,
+        terms,
+        security,
+        two_factor,
         dashboard,
         profile,
         appointments,

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from quart import Response, abort, current_app, g, redirect, request
 
 from app.htmx import hx_redirect, is_htmx
+from models import signin
 from models.access import client_accesses, pick_access, staff_member_for
 from models.people import Role
 from models.security import Session
@@ -26,14 +27,41 @@ def session_cookie_name() -> str:
 
 
 async def load_session() -> None:
+    """``g.user`` and ``g.session`` for a signed-in session; a session still owed a
+    two-factor code is only ``g.pending`` (signed in to nothing but the code page)."""
     g.user = None
     g.session = None
+    g.pending = None
     g.own_client = None
     token = request.cookies.get(session_cookie_name(), "")
     session = await Session.resume(token) if token else None
-    if session is not None:
+    if session is not None and session.stage == signin.CODE:
+        g.pending = session
+    elif session is not None:
         g.session = session
         g.user = session.user
+
+
+# The pages a session owing a step may reach (besides static files and signing out).
+STAGE_PAGES = {
+    signin.ENROL: ("/profile/security/two-factor", "/terms"),
+    signin.TERMS: ("/terms",),
+}
+ALWAYS_OPEN = ("/logout", "/language", "/healthz", "/static/", "/dev/")
+
+
+def stage_redirect() -> Response | None:
+    """Send a session that owes enrolment or the terms to the page that settles it."""
+    session = getattr(g, "session", None)
+    if session is None or not session.stage:
+        return None
+    allowed = STAGE_PAGES.get(session.stage, ())
+    if request.path.startswith(allowed + ALWAYS_OPEN):
+        return None
+    target = allowed[0] if allowed else "/logout"
+    if is_htmx():
+        return hx_redirect(Response("", status=200), target)
+    return redirect(target, 303)
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -90,9 +118,16 @@ def signed_in(view: Callable) -> Callable:
     return _mark(wrapper, "signed_in")
 
 
-def client_section(scope: str | None = None, feature: str | None = None) -> Callable:
+def client_section(
+    scope: str | None = None, feature: str | None = None, category: str | None = None
+) -> Callable:
     """A client portal page. Loads ``g.access`` (the client being acted for) and
-    ``g.settings``; a feature switched off or a scope a guardian lacks is a 404."""
+    ``g.settings``; a feature switched off or a scope a guardian lacks is a 404.
+
+    Every GET that the view answers writes one audit row: the user read this
+    client's ``category`` (by default the scope's: forms are "documents", no
+    scope is the "dashboard")."""
+    section = category or {"forms": "documents"}.get(scope or "", scope or "dashboard")
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -110,7 +145,23 @@ def client_section(scope: str | None = None, feature: str | None = None) -> Call
                 abort(404)
             if scope and not g.access.allows(scope):
                 abort(404)
-            return await view(*args, **kwargs)
+            response = await view(*args, **kwargs)
+            if request.method in ("GET", "HEAD"):
+                from models.audit import READ, audit
+
+                ids = [(k.removesuffix("_id"), v) for k, v in kwargs.items() if k.endswith("_id")]
+                await audit(
+                    g.user,
+                    READ,
+                    client_id=g.access.client.id,
+                    category=section,
+                    via="web",
+                    ip=request.remote_addr or "",
+                    object_type=ids[0][0] if ids else "",
+                    object_id=ids[0][1] if ids else "",
+                    page=request.endpoint,
+                )
+            return response
 
         return _mark(wrapper, f"client:{scope or '*'}:{feature or '*'}")
 

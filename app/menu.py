@@ -108,6 +108,7 @@ STAFF_MENU = [
     StaffEntry("/staff/clients", _l("Clients")),
     StaffEntry("/staff/calendar", _l("Calendar"), (Role.SCHEDULER, Role.PROVIDER)),
     StaffEntry("/admin/", _l("Practice settings"), (Role.ADMIN,)),
+    StaffEntry("/profile/security", _l("Sign-in and security")),
 ]
 
 

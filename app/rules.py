@@ -8,6 +8,13 @@ RULE_MESSAGES = {
         "This appointment is less than 24 hours away. Please call the practice to cancel."
     ),
     "appointment_not_cancellable": _l("This appointment can no longer be cancelled."),
+    "two_factor_bad_code": _l(
+        "That code did not work. Check the time on your phone and type the newest code."
+    ),
+    "two_factor_already_on": _l("Two-factor sign-in is already on."),
+    "reset_link_invalid": _l("This reset link is not valid. Ask for a new one."),
+    "reset_link_used": _l("This reset link was already used. Ask for a new one if you need it."),
+    "reset_link_expired": _l("This reset link has expired: links work for 30 minutes."),
     "password_too_short": _l("Use at least 8 characters."),
     "password_too_long": _l("Use at most 128 characters."),
     "password_too_common": _l(
@@ -32,8 +39,7 @@ RULE_MESSAGES = {
         "Ask the practice to send you a new one."
     ),
     "username_invalid": _l(
-        "Use 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter "
-        "or digit."
+        "Use 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
     ),
     "username_taken": _l("This username is taken. Choose another one."),
     "registration_incomplete": _l("Fill in your first and last name."),

@@ -42,7 +42,16 @@ class Session(Model):
         table = "session"
 
     @classmethod
-    async def start(cls, user_id: int, *, ip: str, user_agent: str) -> tuple[str, Session]:
+    async def start(
+        cls,
+        user_id: int,
+        *,
+        ip: str,
+        user_agent: str,
+        stage: str = "",
+        device_id: int | None = None,
+        two_factor: bool = False,
+    ) -> tuple[str, Session]:
         """Create a session; returns the cookie value (never stored) and the row."""
         token = secrets.token_urlsafe(32)
         now = clock.now()
@@ -54,6 +63,9 @@ class Session(Model):
             last_seen_at=now,
             ip=ip[:64],
             user_agent=user_agent[:300],
+            stage=stage,
+            device_id=device_id,
+            two_factor=two_factor,
         )
         return token, row
 

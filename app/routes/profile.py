@@ -12,7 +12,6 @@ from models.practice import Practice
 from models.security import LoginEvent
 
 blueprint = Blueprint("profile", __name__)
-LOGINS_SHOWN = 10
 
 
 @blueprint.get("/profile")
@@ -24,13 +23,15 @@ async def get_profile():
     cards = SavedCard.filter(client_id=client.id)
     if not g.access.is_self:  # a guardian sees only the cards they added
         cards = cards.filter(added_by_id=g.user.id)
-    logins = await LoginEvent.filter(user_id=g.user.id).order_by("-at").limit(LOGINS_SHOWN)
+    last_login = (
+        await LoginEvent.filter(user_id=g.user.id, success=True).order_by("-at").offset(1).first()
+    )
     practice = await Practice.get(id=client.practice_id)
     return await render_page(
         "views/client/profile.html",
         points=points,
         contacts=contacts,
         cards=await cards.order_by("-is_default", "id"),
-        logins=logins,
+        last_login=last_login,
         practice=practice,
     )

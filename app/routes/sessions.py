@@ -1,6 +1,11 @@
-"""Sign in, sign out, switch the client a guardian acts for, pick a language."""
+"""Sign in (password, then a two-factor code when one is owed), sign out, switch the
+client a guardian acts for, pick a language."""
 
 from __future__ import annotations
+
+import math
+from datetime import timedelta
+from urllib.parse import quote
 
 from quart import Blueprint, Response, abort, g, redirect, request
 
@@ -11,20 +16,20 @@ from app.auth import (
     set_session_cookie,
     signed_in,
 )
+from app.devices import device_token, set_device_cookie
 from app.forms import Form
 from app.htmx import hx_redirect, is_htmx, render_page
-from app.i18n import LANGUAGES, _
+from app.i18n import LANGUAGES, _, ngettext
+from app.net import client_ip, user_agent
+from channels import account_mail
+from models import devices, signin, throttle, two_factor
 from models.access import client_accesses, staff_member_for
 from models.audit import audit
-from models.auth import MAX_PASSWORD, authenticate
+from models.auth import MAX_PASSWORD, authenticate, record_login
 from models.people import Client
-from models.security import Session
+from models.security import Device, Session
 
 blueprint = Blueprint("sessions", __name__)
-
-
-def _client_ip() -> str:
-    return request.remote_addr or ""
 
 
 async def _home_for(user) -> str:
@@ -32,7 +37,42 @@ async def _home_for(user) -> str:
         return "/dashboard"
     if await staff_member_for(user):
         return "/staff/"
-    return "/profile"
+    return "/profile/security"
+
+
+def _retry_message(wait: timedelta) -> str:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return ngettext(
+        "Too many attempts. Try again in %(num)s minute, or reset your password.",
+        "Too many attempts. Try again in %(num)s minutes, or reset your password.",
+        minutes,
+    )
+
+
+async def _start(user, stage: str, *, device=None, two_factor: bool = False, target: str):
+    """A fresh session (never an old id across a step) and where to go from here."""
+    for old in (g.session, g.pending):
+        if old is not None:
+            await old.delete()
+    token, session = await Session.start(
+        user.id,
+        ip=client_ip(),
+        user_agent=user_agent(),
+        stage=stage,
+        device_id=device.id if device else None,
+        two_factor=two_factor,
+    )
+    if stage == signin.CODE:
+        target = "/login/code?next=" + quote(target, safe="/")
+    elif stage == signin.ENROL:
+        target = "/profile/security/two-factor"
+    elif stage == signin.TERMS:
+        target = "/terms?next=" + quote(target, safe="/")
+    response = redirect(target, 303)
+    if is_htmx():
+        response = hx_redirect(Response("", 200), target)
+    set_session_cookie(response, token)
+    return response
 
 
 @blueprint.get("/login")
@@ -54,35 +94,109 @@ async def post_login():
         form.errors["password"] = _("This field is required.")
     elif len(password) > MAX_PASSWORD:
         form.errors["password"] = _("Use at most %(n)s characters.", n=MAX_PASSWORD)
-    user = None
+    status = 422
+    attempt = None
     if form.ok:
-        user = await authenticate(
-            identifier, password, ip=_client_ip(), user_agent=request.headers.get("User-Agent", "")
-        )
-        if user is None:
+        attempt = await authenticate(identifier, password, ip=client_ip(), user_agent=user_agent())
+        if attempt.retry_after is not None:
+            form.errors["__all__"] = _retry_message(attempt.retry_after)
+            status = 429
+        elif attempt.user is None:
             form.errors["__all__"] = _("That email or username and password do not match.")
     if not form.ok:
         form.data.pop("password", None)
-        return await render_page("views/sessions/login.html", status=422, form=form)
+        return await render_page("views/sessions/login.html", status=status, form=form)
 
-    if g.session is not None:  # never carry an old session id across a sign-in
-        await g.session.delete()
-    token, session = await Session.start(
-        user.id, ip=_client_ip(), user_agent=request.headers.get("User-Agent", "")
+    user = attempt.user
+    device, device_token_value, is_new = await devices.note_sign_in(
+        user, device_token(), ip=client_ip(), user_agent=user_agent()
     )
-    await audit(user, "session.login", ip=_client_ip())
+    stage = await signin.stage_after_password(user, device)
+    await record_login(
+        user,
+        success=True,
+        detail="password" if stage != signin.CODE else "code_required",
+        ip=client_ip(),
+        user_agent=user_agent(),
+        device_label=device.label,
+        identifier_digest=attempt.identifier_digest,
+    )
+    if is_new and await devices.claim_notice(device):
+        await account_mail.new_device(user, device, ip=client_ip())
+    if stage != signin.CODE:
+        await audit(user, "session.login", ip=client_ip())
     target = safe_next(form.value("next"), await _home_for(user))
-    response = redirect(target, 303)
-    if is_htmx():
-        response = hx_redirect(Response("", 200), target)
-    set_session_cookie(response, token)
+    response = await _start(user, stage, device=device, target=target)
+    set_device_cookie(response, device_token_value)
     return response
+
+
+@blueprint.get("/login/code")
+@public
+async def get_code():
+    if g.pending is None:
+        return redirect("/login", 303)
+    form = Form({"next": safe_next(request.args.get("next"), "")})
+    return await render_page("views/sessions/code.html", form=form)
+
+
+@blueprint.post("/login/code")
+@public
+async def post_code():
+    if g.pending is None:  # timed out, or signed out meanwhile: start over
+        if is_htmx():
+            return hx_redirect(Response("", 200), "/login")
+        return redirect("/login", 303)
+    user = g.pending.user
+    form = Form.of(await request.form)
+    code = form.text("code", max_length=24)
+    status = 422
+    used = None
+    if form.ok:
+        if await throttle.code_attempts_left(user) <= 0:
+            form.errors["code"] = _(
+                "Too many wrong codes today. Use a recovery code tomorrow, or call the practice."
+            )
+            status = 429
+        else:
+            used = await two_factor.verify_code(user, code)
+            if used is None:
+                await record_login(
+                    user,
+                    success=False,
+                    detail=throttle.CODE_FAILURE,
+                    ip=client_ip(),
+                    user_agent=user_agent(),
+                )
+                form.errors["code"] = _(
+                    "That code did not work. Codes change every 30 seconds and each works once."
+                )
+    if not form.ok:
+        form.data.pop("code", None)
+        return await render_page("views/sessions/code.html", status=status, form=form)
+
+    device = await Device.get_or_none(id=g.pending.device_id) if g.pending.device_id else None
+    if device is not None and form.value("remember") == "1":
+        await devices.remember(device)
+    await record_login(
+        user,
+        success=True,
+        detail="recovery_code" if used == "recovery" else "two_factor",
+        two_factor=True,
+        ip=client_ip(),
+        user_agent=user_agent(),
+        device_label=device.label if device else "",
+    )
+    await audit(user, "session.login", ip=client_ip(), two_factor=True)
+    stage = await signin.stage_after_code(user)
+    target = safe_next(form.value("next"), await _home_for(user))
+    return await _start(user, stage, device=device, two_factor=True, target=target)
 
 
 @blueprint.get("/logout")
 @public
 async def get_logout():
-    if g.user is None:
+    if g.user is None and g.pending is None:
         return redirect("/login", 303)
     return await render_page("views/sessions/logout.html")
 
@@ -91,8 +205,10 @@ async def get_logout():
 @public
 async def post_logout():
     if g.session is not None:
-        await audit(g.user, "session.logout", ip=_client_ip())
+        await audit(g.user, "session.logout", ip=client_ip())
         await g.session.delete()
+    if g.pending is not None:
+        await g.pending.delete()
     response = redirect("/login", 303)
     if is_htmx():
         response = hx_redirect(Response("", 200), "/login")

@@ -45,3 +45,13 @@
     }
   });
 })();
+
+// Print buttons exist only where this script runs (the browser's own Print works anyway).
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+})();
