@@ -147,6 +147,7 @@ def client_section(
                 abort(404)
             response = await view(*args, **kwargs)
             if request.method in ("GET", "HEAD"):
+                from app.net import client_ip
                 from models.audit import READ, audit
 
                 ids = [(k.removesuffix("_id"), v) for k, v in kwargs.items() if k.endswith("_id")]
@@ -156,7 +157,7 @@ def client_section(
                     client_id=g.access.client.id,
                     category=section,
                     via="web",
-                    ip=request.remote_addr or "",
+                    ip=client_ip(),
                     object_type=ids[0][0] if ids else "",
                     object_id=ids[0][1] if ids else "",
                     page=request.endpoint,

@@ -5,6 +5,7 @@ from quart import Blueprint, abort, g, request
 
 from app.auth import staff_only
 from app.htmx import render_page
+from app.net import client_ip
 from models.audit import READ, AuditEvent, audit
 from models.people import Client, Contact, Role, StaffMember
 from models.practice import Location, Practice, Service
@@ -70,7 +71,7 @@ async def get_access_log(client_id: int):
         client_id=client.id,
         category="audit_log",
         via="web",
-        ip=request.remote_addr or "",
+        ip=client_ip(),
         page=request.endpoint,
     )
     return await render_page(
