@@ -261,13 +261,15 @@ async def _claim(limit: int) -> list[OutboxMessage]:
     """Lease up to ``limit`` due rows; other workers skip them until the lease ends."""
     now = clock.now()
     async with in_transaction():
-        ids = (
+        # A model query, not values_list(): Tortoise 1.1 drops FOR UPDATE from values_list.
+        rows = (
             await OutboxMessage.filter(_claimable(now))
             .order_by("due_at", "id")
             .limit(limit)
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)
+            .only("id")
         )
+        ids = [row.id for row in rows]
         if not ids:
             return []
         await OutboxMessage.filter(id__in=ids).update(lease_until=now + LEASE)
