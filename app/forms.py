@@ -6,10 +6,13 @@ error next to its field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from app.i18n import _
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -28,7 +31,10 @@ class Form:
     def text(self, name: str, *, required: bool = True, max_length: int = 200) -> str | None:
         raw = self.data.get(name, "")
         value = raw.strip() if isinstance(raw, str) else ""
-        if len(value) > max_length:
+        if CONTROL.search(value):
+            # NUL and other control characters are never meant, and PostgreSQL refuses NUL.
+            self.errors[name] = _("Use letters, digits and punctuation only.")
+        elif len(value) > max_length:
             self.errors[name] = _("Use at most %(n)s characters.", n=max_length)
         elif required and not value:
             self.errors[name] = _("This field is required.")

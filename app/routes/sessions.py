@@ -213,6 +213,9 @@ async def post_logout():
     if is_htmx():
         response = hx_redirect(Response("", 200), "/login")
     clear_session_cookie(response)
+    # Nothing of the session stays in the browser; cookies are kept, as the device
+    # cookie is what spares a person a code and a new-device email next time.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 

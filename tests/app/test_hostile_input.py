@@ -58,3 +58,55 @@ async def test_it_answers_a_malformed_form_body_without_a_server_error(client, c
         "/login", data=b"--x\r\n", headers={"Content-Type": "multipart/form-data; boundary=x"}
     )
     assert response.status_code in (400, 403)
+
+
+SECURITY_POSTS = [
+    "/profile/security/password",
+    "/profile/security/username",
+    "/profile/security/two-factor/start",
+    "/profile/security/two-factor/confirm",
+    "/profile/security/two-factor/off",
+    "/profile/security/two-factor/recovery-codes",
+    "/profile/security/devices/99999999999999999999/forget",
+    "/terms/accept",
+]
+JUNK_FORMS = [
+    {},
+    {"current_password": "\x00" * 10, "new_password": "a" * 5000, "username": "\x00x\x00"},
+    {"code": "9" * 40, "version": "-1", "username": "ab", "next": "//evil.example"},
+    {"code": "\x00123456", "current_password": "x" * 300, "version": "9" * 30},
+]
+
+
+@pytest.mark.parametrize("path", SECURITY_POSTS)
+async def test_account_security_forms_refuse_junk_without_a_server_error(client, cast, path):
+    from models.people import User
+
+    await sign_in(client, "alice")
+    before = await User.get(id=cast.alice.user_id)
+    for form in JUNK_FORMS:
+        response = await post(client, path, form, token_from="/profile/security")
+        assert response.status_code < 500, (path, form, response.status_code)
+    after = await User.get(id=cast.alice.user_id)
+    assert after.password_hash == before.password_hash
+    assert after.username == before.username and after.totp_enabled_at is None
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/login", {"username": "\x00alice@test.example", "password": "x"}),
+        ("/login", {"username": "a" * 5000, "password": "\x00"}),
+        ("/login/code", {"code": "\x00"}),
+        ("/password/forgot", {"email": "\x00@x.y"}),
+        ("/password/forgot", {"email": "a@" + "b" * 300}),
+        ("/password/reset/%00", {"new_password": "a long enough password"}),
+        ("/password/reset/" + "x" * 300, {"new_password": "a long enough password"}),
+    ],
+)
+async def test_sign_in_and_reset_forms_refuse_junk_without_a_server_error(client, cast, path, form):
+    from tests.helpers import csrf_token
+
+    token = await csrf_token(client)
+    response = await client.post(path, form={**form, "csrf_token": token})
+    assert response.status_code < 500, (path, response.status_code)

@@ -71,6 +71,7 @@ async def test_it_signs_out_and_deletes_the_session(client, cast):
     await sign_in(client, "alice")
     response = await post(client, "/logout")
     assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert await Session.all().count() == 0
     assert (await client.get("/dashboard")).status_code == 303
 
