@@ -19,7 +19,7 @@ from app.i18n import lazy_gettext as _l
 from app.net import client_ip
 from app.routes.onboarding import send_mail
 from app.rules import rule_message
-from models import clock, onboarding, throttle
+from models import clock, onboarding, portal_accounts, throttle
 from models.audit import audit
 from models.errors import RuleError
 from models.onboarding import Registration
@@ -58,7 +58,7 @@ async def clients_page(*, notice: str = "", error: str = "", status: int = 200):
         "views/staff/clients.html",
         status=status,
         clients=clients,
-        portal=await onboarding.portal_statuses(clients),
+        portal=await portal_accounts.portal_statuses(clients),
         can_invite=can_invite(g.staff),
         is_admin=g.staff.has_role(Role.ADMIN),
         reviews=reviews,
@@ -120,7 +120,7 @@ async def post_portal_access(client_id: int):
     if action not in ("disable", "enable"):
         return await _done("", _("Choose one of the options."))
     try:
-        await onboarding.set_portal_access(client, action == "enable", g.user, ip=client_ip())
+        await portal_accounts.set_portal_access(client, action == "enable", g.user, ip=client_ip())
     except RuleError as exc:
         return await _done("", rule_message(exc.code))
     return await _done("enabled" if action == "enable" else "disabled")

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from models import clock, onboarding
+from models import clock, onboarding, portal_accounts
 from models.audit import AuditEvent
 from models.auth import authenticate
 from models.errors import RuleError
@@ -122,7 +122,7 @@ async def test_it_refuses_an_invitation_that_cannot_work(cast, who, email, code)
 
 
 async def test_it_asks_to_enable_a_disabled_account_rather_than_invite(cast):
-    await onboarding.set_portal_access(cast.alice, False, cast.ada.user)
+    await portal_accounts.set_portal_access(cast.alice, False, cast.ada.user)
     with pytest.raises(RuleError) as exc:
         await onboarding.create_invitation(cast.alice, "a2@example.test", None)
     assert exc.value.code == "client_account_disabled"
@@ -295,11 +295,11 @@ async def test_it_signs_a_disabled_account_out_everywhere(cast):
     for _ in range(2):
         await Session.start(cast.alice.user_id, ip="", user_agent="")
     await Session.start(cast.bob.user_id, ip="", user_agent="")
-    await onboarding.set_portal_access(cast.alice, False, cast.ada.user)
+    await portal_accounts.set_portal_access(cast.alice, False, cast.ada.user)
     assert await Session.filter(user_id=cast.alice.user_id).count() == 0
     assert await Session.filter(user_id=cast.bob.user_id).count() == 1
     assert not await signs_in("alice@test.example", "correct horse battery")
-    await onboarding.set_portal_access(cast.alice, True, cast.ada.user)
+    await portal_accounts.set_portal_access(cast.alice, True, cast.ada.user)
     assert await signs_in("alice@test.example", "correct horse battery")
     actions = await AuditEvent.filter(client_id=cast.alice.id).values_list("action", flat=True)
     assert set(actions) >= {"account.disabled", "account.enabled"}
@@ -310,14 +310,14 @@ async def test_it_tells_each_portal_status(cast):
 
     await onboarding.create_invitation(cast.charlie, "c@example.test", None)
     await User.filter(id=cast.bob.user_id).update(totp_enabled_at=clock.now())
-    await onboarding.set_portal_access(cast.bob, False, cast.ada.user)
+    await portal_accounts.set_portal_access(cast.bob, False, cast.ada.user)
     for _ in range(10):
         await LoginEvent.create(
             user_id=cast.alice.user_id, at=clock.now(), success=False, detail="bad_credentials"
         )
     await ContactPoint.create(client=cast.dana, kind="email", value="d@example.test")
     clients = await Client.filter(practice=cast.practice).select_related("user")
-    statuses = await onboarding.portal_statuses(clients)
+    statuses = await portal_accounts.portal_statuses(clients)
     by_name = {c.first_name: statuses[c.id] for c in clients}
     assert by_name["Alice"].state == "locked"
     assert (by_name["Bob"].state, by_name["Bob"].two_factor) == ("disabled", True)
@@ -325,4 +325,4 @@ async def test_it_tells_each_portal_status(cast):
     assert (by_name["Dana"].state, by_name["Dana"].email) == ("none", "d@example.test")
     await unlock(await User.get(id=cast.alice.user_id))
     clients = await Client.filter(practice=cast.practice).select_related("user")
-    assert (await onboarding.portal_statuses(clients))[cast.alice.id].state == "active"
+    assert (await portal_accounts.portal_statuses(clients))[cast.alice.id].state == "active"
