@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from quart import Quart, abort, g, request
 
 from app import errors, i18n, security
@@ -60,6 +62,9 @@ def _install_request_hooks(app: Quart) -> None:
         await load_session()
         g.locale = await _locale_for(g.user)
         if request.method in security.UNSAFE_METHODS and not await security.csrf_ok():
+            logging.getLogger("portal.security").warning(
+                "authz_fail csrf path=%s user=%s", request.path[:200], getattr(g.user, "id", "-")
+            )
             abort(403, description="csrf")
         return stage_redirect()
 

@@ -45,13 +45,15 @@ async def password_reset(user: User, token: str, reset_id: int) -> None:
 
 
 async def security_notice(user: User, what: str) -> None:
-    """``what``: password, username, two_factor_on, two_factor_off, recovery_codes."""
+    """``what``: password, username, two_factor_on, two_factor_off, recovery_codes,
+    code_replayed (a right code entered again: at most one email a minute)."""
     now = clock.now()
+    stamp = now.replace(second=0, microsecond=0) if what == "code_replayed" else now
     await _queue(
         to=user.email,
         template="security_notice",
         lang=user.language,
-        dedupe_key=f"security:{what}:{user.id}:{now.isoformat()}",
+        dedupe_key=f"security:{what}:{user.id}:{stamp.isoformat()}",
         context={
             "name": user.display_name,
             "what": what,

@@ -9,6 +9,7 @@ hasher instead of taking every core from the pages other people are loading.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import unicodedata
 import weakref
@@ -89,6 +90,19 @@ async def find_user(identifier: str) -> User | None:
     return await User.get_or_none(email=ident) or await User.get_or_none(username=ident)
 
 
+# OWASP logging vocabulary names for each LoginEvent.detail (no names, emails or secrets).
+SECURITY_LOG = logging.getLogger("portal.security")
+_VOCABULARY = {
+    "password": "authn_login_success",
+    "code_required": "authn_login_success_pending_mfa",
+    "two_factor": "authn_login_success_mfa",
+    "recovery_code": "authn_login_success_recovery_code",
+    "bad_credentials": "authn_login_fail",
+    "bad_code": "authn_mfa_fail",
+    "throttled": "authn_login_lock",
+}
+
+
 async def record_login(
     user: User | None,
     *,
@@ -110,6 +124,12 @@ async def record_login(
         two_factor=two_factor,
         device_label=device_label[:100],
         identifier_digest=identifier_digest,
+    )
+    SECURITY_LOG.info(
+        "%s user=%s ip=%s",
+        _VOCABULARY.get(detail, "authn_" + detail),
+        user.id if user is not None else "-",
+        ip[:64].replace("\n", " ").replace("\r", " "),
     )
 
 

@@ -106,7 +106,7 @@ class Appointment(Model):
             return False
         return within_24h_allowed or self.starts_at - clock.now() >= CANCEL_NOTICE
 
-    async def confirm(self, *, by, via: str) -> Appointment:
+    async def confirm(self, *, by, via: str, ip: str = "") -> Appointment:
         """Confirm a scheduled appointment. Confirming twice is not an error."""
         from models.audit import audit
 
@@ -127,10 +127,13 @@ class Appointment(Model):
                 obj=fresh,
                 category="appointments",
                 via=via,
+                ip=ip,
             )
         return fresh
 
-    async def cancel(self, *, by, via: str, within_24h_allowed: bool, reason: str = ""):
+    async def cancel(
+        self, *, by, via: str, within_24h_allowed: bool, reason: str = "", ip: str = ""
+    ):
         """Cancel an upcoming appointment under the practice's notice policy.
 
         Inside the notice window a client may cancel only where the practice
@@ -162,5 +165,6 @@ class Appointment(Model):
                 obj=fresh,
                 category="appointments",
                 via=via,
+                ip=ip,
             )
         return fresh

@@ -87,8 +87,13 @@ async def confirm_enrolment(user: User, raw_code: str) -> list[str]:
         return await new_recovery_codes(user)
 
 
+GOOD = ("totp", "recovery")
+REPLAYED = "replayed"
+
+
 async def verify_code(user: User, raw_code: str) -> str | None:
-    """``"totp"`` or ``"recovery"`` when the code is good (and now spent), else None."""
+    """``"totp"`` or ``"recovery"`` when the code is good (and now spent); ``"replayed"``
+    for a right code whose step was already used (someone may be watching); else None."""
     code = clean_code(raw_code).upper()
     if user.totp_enabled_at is None or not user.totp_secret or not code:
         return None
@@ -100,7 +105,7 @@ async def verify_code(user: User, raw_code: str) -> str | None:
         moved = await User.filter(id=user.id, totp_last_counter__lt=counter).update(
             totp_last_counter=counter
         )
-        return "totp" if moved else None
+        return "totp" if moved else REPLAYED
     if len(code) == 16:
         return "recovery" if await _spend_recovery_code(user, code) else None
     return None

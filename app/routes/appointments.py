@@ -4,6 +4,7 @@ from quart import Blueprint, abort, g, redirect, request
 
 from app.auth import client_section, safe_next
 from app.htmx import is_htmx, render_page, render_partial
+from app.net import client_ip
 from app.rules import rule_message
 from models import clock
 from models.dashboard import upcoming_appointments
@@ -47,10 +48,13 @@ async def _act(appointment_id: int, action: str):
     error = None
     try:
         if action == "confirm":
-            await appointment.confirm(by=g.user, via="web")
+            await appointment.confirm(by=g.user, via="web", ip=client_ip())
         else:
             await appointment.cancel(
-                by=g.user, via="web", within_24h_allowed=bool(g.settings["within_24h"])
+                by=g.user,
+                via="web",
+                within_24h_allowed=bool(g.settings["within_24h"]),
+                ip=client_ip(),
             )
     except RuleError as exc:
         error = rule_message(exc.code)

@@ -160,7 +160,9 @@ async def post_code():
             status = 429
         else:
             used = await two_factor.verify_code(user, code)
-            if used is None:
+            if used == two_factor.REPLAYED:
+                await account_mail.security_notice(user, "code_replayed")
+            if used not in two_factor.GOOD:
                 await record_login(
                     user,
                     success=False,

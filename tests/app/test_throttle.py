@@ -155,3 +155,19 @@ async def test_no_more_than_100_failures_an_hour_for_one_account(app, cast):
         )
     wait = await throttle.sign_in_wait(user, "", "192.0.2.1")
     assert wait > timedelta(0)
+
+
+async def test_sign_in_events_are_logged_by_name_without_secrets(client, cast, caplog):
+    caplog.set_level("INFO", logger="portal.security")
+    await sign_in(client, "alice", password="wrong password 1")
+    await sign_in(client, "alice")
+    token = await csrf_token(client, "/dashboard")
+    await client.post("/logout", form={"csrf_token": token + "x"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "portal.security"]
+    assert [line.split()[0] for line in lines] == [
+        "authn_login_fail",
+        "authn_login_success",
+        "authz_fail",
+    ]
+    text = "\n".join(lines)
+    assert "wrong password" not in text and PASSWORD not in text and "alice@" not in text

@@ -9,6 +9,7 @@ import pyotp
 import pytest
 
 from models import clock, two_factor
+from models.outbox import OutboxMessage
 from models.people import User
 from models.practice import Practice
 from models.security import Device, LoginEvent, RecoveryCode, Session
@@ -72,8 +73,8 @@ async def test_a_code_works_once_and_only_for_now_or_one_step_back(app, cast):
     assert await two_factor.verify_code(user, code_now(secret, steps_back=1)) == "totp"
     assert await two_factor.verify_code(user, code_now(secret)) == "totp"
     user = await User.get(id=cast.alice.user_id)
-    assert await two_factor.verify_code(user, code_now(secret)) is None  # replay
-    assert await two_factor.verify_code(user, code_now(secret, steps_back=1)) is None
+    assert await two_factor.verify_code(user, code_now(secret)) == "replayed"
+    assert await two_factor.verify_code(user, code_now(secret, steps_back=1)) == "replayed"
 
 
 async def test_sign_in_asks_for_the_code_and_changes_the_session_id_twice(client, cast):
@@ -112,6 +113,8 @@ async def test_a_replayed_code_is_refused_at_sign_in(client, cast, app):
     assert replay.status_code == 422
     assert "each works once" in await replay.get_data(as_text=True)
     assert await Session.filter(user_id=cast.alice.user_id, stage="").count() == 1
+    [notice] = await OutboxMessage.filter(dedupe_key__startswith="security:code_replayed")
+    assert notice.to == "alice@test.example" and "already been used" in notice.body
 
 
 async def test_a_remembered_browser_skips_the_code_for_30_days(client, cast):
