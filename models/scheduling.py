@@ -84,6 +84,15 @@ class Appointment(Model):
     created_via = fields.CharField(max_length=16, default="staff")
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
+    booked_by = fields.ForeignKeyField("portal.User", related_name="bookings", null=True)
+    # A request accepted or declined by staff: when and by whom (undo within 3 minutes).
+    decided_at = fields.DatetimeField(null=True)
+    decided_by = fields.ForeignKeyField("portal.User", related_name="decisions", null=True)
+    # The appointment this one replaced, for a reschedule (the old one is cancelled).
+    rescheduled_from = fields.ForeignKeyField(
+        "portal.Appointment", related_name="rescheduled_to", null=True
+    )
+    video_url = fields.CharField(max_length=300, default="")  # telehealth room
 
     class Meta:
         table = "appointment"
@@ -168,3 +177,52 @@ class Appointment(Model):
                 ip=ip,
             )
         return fresh
+
+
+class WaitlistEntry(Model):
+    """A client waiting for an earlier or a wanted time (no therapy portal has one).
+
+    ``provider`` and ``service`` null mean "any"; ``modality`` is "in_person",
+    "telehealth" or "any"; ``weekdays`` 0-6 (Monday first) and ``day_parts``
+    ("morning", "afternoon", "evening") empty mean any. Clients are offered
+    openings in the order they joined.
+    """
+
+    id = fields.IntField(primary_key=True)
+    client = fields.ForeignKeyField("portal.Client", related_name="waitlist_entries")
+    provider = fields.ForeignKeyField("portal.StaffMember", related_name="waitlist", null=True)
+    service = fields.ForeignKeyField("portal.Service", related_name="waitlist", null=True)
+    modality = fields.CharField(max_length=16, default="any")
+    weekdays: list = fields.JSONField(default=list)
+    day_parts: list = fields.JSONField(default=list)
+    status = fields.CharField(max_length=16, default="waiting")  # waiting | booked | left
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "waitlist_entry"
+        indexes = (("status", "created_at"),)
+
+
+class WaitlistOffer(Model):
+    """An opening offered to one waiting client, held for them for 15 minutes."""
+
+    id = fields.IntField(primary_key=True)
+    entry = fields.ForeignKeyField("portal.WaitlistEntry", related_name="offers")
+    provider = fields.ForeignKeyField("portal.StaffMember", related_name="waitlist_offers")
+    service = fields.ForeignKeyField("portal.Service", related_name="waitlist_offers", null=True)
+    location = fields.ForeignKeyField("portal.Location", related_name="waitlist_offers", null=True)
+    telehealth = fields.BooleanField(default=False)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    token_hash = fields.CharField(max_length=64, unique=True)
+    hold_until = fields.DatetimeField()
+    status = fields.CharField(max_length=16, default="offered")  # offered|taken|expired|passed
+    appointment = fields.ForeignKeyField(
+        "portal.Appointment", related_name="waitlist_offers", null=True
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "waitlist_offer"
+        indexes = (("status", "hold_until"), ("provider_id", "starts_at"))

@@ -26,7 +26,37 @@ DEFAULTS: dict[str, object] = {
     "contact_access": True,
     "hide_location_address": False,
     "require_two_factor": "none",  # "none" | "staff" | "all"
+    # Self-scheduling rules (a provider may override the numbers for their own calendar).
+    "booking_min_notice_hours": 24,  # with within_24h on: booking_short_notice_hours
+    "booking_short_notice_hours": 2,
+    "booking_horizon_days": 60,
+    "booking_max_upcoming": 4,  # upcoming appointments a client may hold at once
+    "slot_step_minutes": 30,  # slots start on this grid
+    # Cancellation in three tiers: free at least cancel_free_hours ahead; a late fee
+    # between that and cancel_block_hours; blocked inside cancel_block_hours.
+    "cancel_free_hours": 24,
+    "cancel_block_hours": 0,
+    "late_cancel_fee_cents": 0,
+    "pay_before_joining": False,
+    # Which appointment events email the client (seeds 002/003).
+    "notify_created": True,
+    "notify_cancelled": True,
+    "notify_rescheduled": True,
+    "notify_staff_changed": True,
+    "notify_deleted": True,
+    "notify_request_declined": True,
+    "notify_request_confirmed": True,
+    "notify_undone": True,
 }
+# Numbers a provider may set for their own calendar (StaffMember.portal_overrides).
+PROVIDER_NUMBERS = (
+    "booking_min_notice_hours",
+    "booking_short_notice_hours",
+    "booking_horizon_days",
+    "cancel_free_hours",
+    "cancel_block_hours",
+    "late_cancel_fee_cents",
+)
 # Switches that a provider or a client override may turn off.
 OVERRIDABLE = (
     "payments",
