@@ -120,3 +120,15 @@ async def settings_for(client: Client) -> dict[str, Setting]:
         if not isinstance(provider, StaffMember):
             provider = await StaffMember.get_or_none(id=client.primary_provider_id)
     return effective_settings(practice, client, provider)
+
+
+def rules_for(practice: Practice, provider: StaffMember | None = None) -> dict[str, object]:
+    """The booking and cancellation numbers for one provider's calendar: the practice's,
+    with the provider's own numbers (``PROVIDER_NUMBERS``) where they set them."""
+    rules = {key: setting.value for key, setting in practice_settings(practice).items()}
+    overrides = provider.portal_overrides if provider is not None else {}
+    for key in PROVIDER_NUMBERS:
+        value = (overrides or {}).get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            rules[key] = value
+    return rules

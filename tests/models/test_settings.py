@@ -54,3 +54,15 @@ async def test_it_reads_the_practice_and_provider_from_the_database(cast):
     joined = await Client.filter(id=cast.alice.id).select_related("practice", "primary_provider")
     result = await settings_for(joined[0])
     assert (result["messaging"].value, result["messaging"].source) == (False, "provider")
+
+
+async def test_a_provider_sets_their_own_booking_numbers(app, cast):
+    from models.settings import rules_for
+
+    practice = cast.practice
+    practice.portal_settings = {**practice.portal_settings, "cancel_free_hours": 48}
+    assert rules_for(practice)["cancel_free_hours"] == 48
+    cast.penny.portal_overrides = {"cancel_free_hours": 12, "booking_horizon_days": "x"}
+    rules = rules_for(practice, cast.penny)
+    assert rules["cancel_free_hours"] == 12
+    assert rules["booking_horizon_days"] == 60  # a malformed override is ignored
