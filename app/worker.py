@@ -13,8 +13,8 @@ import contextlib
 import logging
 
 from app.config import Config
-from channels import email
-from models import clock
+from channels import appointment_mail, email
+from models import clock, waitlist
 from models.security import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, Session
 
 log = logging.getLogger("portal.worker")
@@ -40,6 +40,13 @@ async def deliver(config: Config) -> None:
     sent = await email.deliver_pending(config)
     if sent:
         log.info("sent %d email(s)", sent)
+
+
+async def offer_openings() -> None:
+    """Freed times to the waitlist, lapsed holds to the next in line."""
+    made = await waitlist.find_openings(appointment_mail.waitlist_offer)
+    if made:
+        log.info("offered %d freed time(s) to the waitlist", made)
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
@@ -70,6 +77,10 @@ async def run_forever(stop: asyncio.Event | None = None, config: Config | None =
             except Exception:  # keep the loop alive; the next tick retries
                 log.exception("worker tick failed")
         wake.clear()
+        try:
+            await offer_openings()
+        except Exception:
+            log.exception("waitlist pass failed")
         try:
             await deliver(config)
         except Exception:
