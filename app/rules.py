@@ -51,6 +51,12 @@ RULE_MESSAGES = {
         "An account with this email address already exists. Sign in, or reset your password."
     ),
     "registration_decided": _l("Someone has already decided on this registration."),
+    # Staff decisions on appointment requests (models/requests.py).
+    "slot_taken": _l("That time was just taken: the provider has another appointment then."),
+    "request_not_pending": _l("This request is no longer waiting for a decision."),
+    "request_in_past": _l("This request's time has passed. Decline it instead."),
+    "request_not_undoable": _l("There is no decision to undo on this appointment."),
+    "undo_too_late": _l("It is too late to undo: that works for 3 minutes only."),
 }
 
 
