@@ -126,3 +126,7 @@ def _register_blueprints(app: Quart) -> None:
 
     for module in (onboarding, staff_accounts):
         app.register_blueprint(module.blueprint)
+
+    from app.routes import staff_availability  # provider availability (issue 4)
+
+    app.register_blueprint(staff_availability.blueprint)

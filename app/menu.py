@@ -107,6 +107,7 @@ STAFF_MENU = [
     StaffEntry("/staff/requests", _l("Requests"), (Role.SCHEDULER, Role.PROVIDER)),
     StaffEntry("/staff/clients", _l("Clients")),
     StaffEntry("/staff/calendar", _l("Calendar"), (Role.SCHEDULER, Role.PROVIDER)),
+    StaffEntry("/staff/availability", _l("Availability"), (Role.PROVIDER, Role.SCHEDULER)),
     StaffEntry("/admin/", _l("Practice settings"), (Role.ADMIN,)),
     StaffEntry("/profile/security", _l("Sign-in and security")),
 ]

@@ -51,7 +51,22 @@ RULE_MESSAGES = {
         "An account with this email address already exists. Sign in, or reset your password."
     ),
     "registration_decided": _l("Someone has already decided on this registration."),
-    # Staff decisions on appointment requests (models/requests.py).
+    # Provider availability (models/availability.py) and staff decisions on requests
+    # (models/requests.py).
+    "availability_time_invalid": _l("Enter a time like 09:00 or 13:30."),
+    "availability_off_grid": _l("Use times on the quarter hour, like 09:00, 09:15 or 09:30."),
+    "availability_end_before_start": _l("The end must be after the start."),
+    "availability_overlap": _l("This overlaps other hours on that day."),
+    "availability_weekday_invalid": _l("Choose one of the options."),
+    "availability_modality_invalid": _l("Choose one of the options."),
+    "availability_location_invalid": _l("Choose one of the options."),
+    "availability_kind_invalid": _l("Choose one of the options."),
+    "availability_needs_office": _l(
+        "In-person hours need an office location: choose one, or telehealth only."
+    ),
+    "availability_date_past": _l("Choose a date from today on."),
+    "availability_date_too_far": _l("Choose a date at most a year ahead."),
+    "availability_times_required": _l("Enter a start and an end time."),
     "slot_taken": _l("That time was just taken: the provider has another appointment then."),
     "request_not_pending": _l("This request is no longer waiting for a decision."),
     "request_in_past": _l("This request's time has passed. Decline it instead."),
