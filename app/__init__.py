@@ -85,6 +85,7 @@ def _register_blueprints(app: Quart) -> None:
         account,
         admin,
         appointments,
+        booking,
         dashboard,
         dev,
         documents,
@@ -110,6 +111,7 @@ def _register_blueprints(app: Quart) -> None:
         two_factor,
         dashboard,
         profile,
+        booking,  # /appointments/new before the appointments section's rules
         appointments,
         messages,
         account,
