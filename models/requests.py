@@ -11,7 +11,10 @@ already undone returns the appointment unchanged.
 
 Accepting never double-books: under the provider's row lock (SQLite holds the
 whole write lock from ``BEGIN IMMEDIATE``) it refuses with ``slot_taken`` when
-another scheduled or confirmed appointment of that provider overlaps the time.
+another requested, scheduled or confirmed appointment of that provider overlaps
+the time (the statuses PostgreSQL's exclusion constraint covers; its refusal
+is mapped to ``slot_taken`` too). Undoing a decline puts the request back on
+the calendar, so it is refused the same way when the time was taken meanwhile.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from models import clock
 from models.audit import audit
 from models.errors import RuleError
 from models.people import StaffMember
-from models.scheduling import Appointment, AppointmentStatus
+from models.scheduling import UPCOMING_STATUSES, Appointment, AppointmentStatus
 
 UNDO_WINDOW = timedelta(minutes=3)
-# Appointments that hold their time on the provider's calendar against an acceptance.
-HOLDING_STATUSES = [AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED]
+# Appointments that hold their time on the provider's calendar (a request holds it too).
+HOLDING_STATUSES = list(UPCOMING_STATUSES)
 DECIDED_STATUSES = [AppointmentStatus.SCHEDULED, AppointmentStatus.DECLINED]
 
 
@@ -72,15 +75,20 @@ async def _audit(by, action: str, fresh: Appointment, ip: str, **details) -> Non
     )
 
 
+async def _lock_with_provider(appointment: Appointment) -> Appointment:
+    """The appointment, locked, after its provider's row (the parent first: one order for all)."""
+    await StaffMember.select_for_update().get(id=appointment.provider_id)
+    fresh = await Appointment.select_for_update().get(id=appointment.id)
+    if fresh.provider_id != appointment.provider_id:
+        await StaffMember.select_for_update().get(id=fresh.provider_id)
+    return fresh
+
+
 async def accept_request(appointment: Appointment, *, by, ip: str = "") -> Appointment:
     """Schedule a requested appointment, unless its time is no longer free."""
     try:
         async with in_transaction():
-            # The provider first (the parent row), then the appointment: one order for all.
-            await StaffMember.select_for_update().get(id=appointment.provider_id)
-            fresh = await Appointment.select_for_update().get(id=appointment.id)
-            if fresh.provider_id != appointment.provider_id:
-                await StaffMember.select_for_update().get(id=fresh.provider_id)
+            fresh = await _lock_with_provider(appointment)
             if fresh.status == AppointmentStatus.SCHEDULED and fresh.decided_at is not None:
                 return fresh  # already accepted
             if fresh.status != AppointmentStatus.REQUESTED:
@@ -125,22 +133,28 @@ async def decline_request(
 
 async def undo_decision(appointment: Appointment, *, by, ip: str = "") -> Appointment:
     """Put an accepted or declined request back to waiting, within 3 minutes of the decision."""
-    async with in_transaction():
-        fresh = await Appointment.select_for_update().get(id=appointment.id)
-        if fresh.status == AppointmentStatus.REQUESTED:
-            return fresh  # nothing decided (or already undone)
-        if fresh.status not in DECIDED_STATUSES or fresh.decided_at is None:
-            raise RuleError("request_not_undoable")
-        if clock.now() - fresh.decided_at > UNDO_WINDOW:
-            raise RuleError("undo_too_late")
-        undone = str(fresh.status)
-        fresh.status = AppointmentStatus.REQUESTED
-        fresh.decided_at = None
-        fresh.decided_by_id = None
-        fresh.cancel_reason = ""
-        fresh.version += 1
-        await fresh.save(
-            update_fields=["status", "decided_at", "decided_by_id", "cancel_reason", "version"]
-        )
-        await _audit(by, "appointment.request_decision_undone", fresh, ip, undone=undone)
+    try:
+        async with in_transaction():
+            fresh = await _lock_with_provider(appointment)
+            if fresh.status == AppointmentStatus.REQUESTED:
+                return fresh  # nothing decided (or already undone)
+            if fresh.status not in DECIDED_STATUSES or fresh.decided_at is None:
+                raise RuleError("request_not_undoable")
+            if clock.now() - fresh.decided_at > UNDO_WINDOW:
+                raise RuleError("undo_too_late")
+            # A declined request gave its time up: someone may have taken it since.
+            if fresh.status == AppointmentStatus.DECLINED and await _overlapping(fresh):
+                raise RuleError("slot_taken")
+            undone = str(fresh.status)
+            fresh.status = AppointmentStatus.REQUESTED
+            fresh.decided_at = None
+            fresh.decided_by_id = None
+            fresh.cancel_reason = ""
+            fresh.version += 1
+            await fresh.save(
+                update_fields=["status", "decided_at", "decided_by_id", "cancel_reason", "version"]
+            )
+            await _audit(by, "appointment.request_decision_undone", fresh, ip, undone=undone)
+    except IntegrityError as exc:
+        raise RuleError("slot_taken") from exc
     return fresh
