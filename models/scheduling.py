@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -360,7 +361,12 @@ class Appointment(Model):
             fresh.cancelled_at = None
             fresh.cancel_reason = ""
             fresh.version += 1
-            await fresh.save(update_fields=["status", "cancelled_at", "cancel_reason", "version"])
+            try:
+                await fresh.save(
+                    update_fields=["status", "cancelled_at", "cancel_reason", "version"]
+                )
+            except IntegrityError:  # PostgreSQL's no-double-booking constraint, in a race
+                raise RuleError("undo_slot_taken") from None
             reversed_how = ""
             fee = await LedgerEntry.get_or_none(
                 id=last.get("fee_entry_id") or 0,

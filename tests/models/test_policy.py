@@ -235,7 +235,8 @@ async def test_staff_cancel_inside_the_block_window_as_late_with_the_fee_or_waiv
     waived = await cast.c_soon.cancel(by=cast.sid.user_id, via="web", by_staff=True, waive_fee=True)
     assert waived.status == "cancelled"  # four days away: free anyway
     clock.travel(timedelta(days=3, hours=20))
-    await Appointment.filter(id=cast.b_soon.id).update(starts_at=clock.now() + H)
+    soon = clock.now() + H
+    await Appointment.filter(id=cast.b_soon.id).update(starts_at=soon, ends_at=soon + H)
     b = await Appointment.get(id=cast.b_soon.id)
     done = await b.cancel(by=cast.sid.user_id, via="web", by_staff=True, waive_fee=True)
     assert done.status == "late_cancelled" and await _fees(b.id) == []
