@@ -468,3 +468,14 @@ async def test_a_guardian_books_for_the_child_they_act_for(client, cast):
     assert response.status_code == 303
     booked = await Appointment.filter(starts_at=at(day, 10)).get()
     assert booked.client_id == cast.charlie.id
+
+
+async def test_the_calendar_speaks_the_clients_language(client, cast):
+    day = await open_hours(cast)
+    cast.alice.preferred_language = "es"
+    await cast.alice.save()
+    await sign_in(client, "alice")
+    html = await text(await client.get(query(flow(cast, day))))
+    headers = re.findall(r'<abbr title="([^"]+)">', html)
+    assert headers[0] == "lunes" and headers[-1] == "domingo"  # weeks start on Monday
+    assert " de " in re.search(r'id="times-title">([^<]+)<', html)[1]  # "martes, 1 de diciembre"
