@@ -61,7 +61,7 @@ class Form:
 
     def integer(self, name: str, *, minimum: int = 1, maximum: int = 2**31 - 1) -> int | None:
         raw = self.data.get(name, "").strip()
-        if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        if not (raw.isascii() and raw.isdigit()) or not minimum <= int(raw) <= maximum:
             self.errors[name] = _("Choose one of the options.")
             return None
         self.cleaned[name] = int(raw)
