@@ -53,6 +53,8 @@ CANCEL_NOTICE = timedelta(hours=24)
 LATE_FEE_DESCRIPTION = "Late cancellation fee"
 LATE_FEE_REVERSED = "Late cancellation fee reversed"
 LATE_FEE_REFERENCE = "late-cancel"
+# cancel_reason of the cancellations models/booking.py makes (not undoable here).
+NOT_CLIENT_CANCELS = ("rescheduled", "undone")
 
 
 class AvailabilityBlock(Model):
@@ -287,11 +289,13 @@ class Appointment(Model):
         return fresh
 
     async def last_cancel(self) -> dict | None:
-        """The audit row of this appointment's latest cancellation: who, the status
-        before, the fee entry (the audit trail is the append-only record of it)."""
+        """The audit row of this appointment's latest cancellation through ``cancel``:
+        who, the status before, the fee entry (the audit trail is the append-only
+        record of it). None for a booking undone or an appointment rescheduled
+        (models/booking.py cancels those itself)."""
         from models.audit import AuditEvent
 
-        if self.cancelled_at is None:
+        if self.cancelled_at is None or self.cancel_reason in NOT_CLIENT_CANCELS:
             return None
         event = (
             await AuditEvent.filter(

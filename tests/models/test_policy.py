@@ -357,3 +357,18 @@ async def test_undo_of_something_never_cancelled_is_refused(cast):
     with pytest.raises(RuleError) as exc:
         await past.undo_cancel(by=None)
     assert exc.value.code == "appointment_not_restorable"
+
+
+async def test_a_booking_undone_by_models_booking_is_not_restored_here(cast):
+    from models.booking import undo_booking
+    from models.people import User
+
+    await Appointment.filter(id=cast.a_soon.id).update(booked_by_id=cast.alice.user_id)
+    appt = await Appointment.get(id=cast.a_soon.id)
+    await undo_booking(appt, by=await User.get(id=cast.alice.user_id))
+    appt = await Appointment.get(id=cast.a_soon.id)
+    assert appt.status == "cancelled" and appt.cancel_reason == "undone"
+    assert await appt.undoable_cancel() is None
+    with pytest.raises(RuleError) as exc:
+        await appt.undo_cancel(by=cast.alice.user_id)
+    assert exc.value.code == "appointment_not_restorable"
