@@ -186,7 +186,8 @@ def _fee_shown(value: str | None) -> int:
     """The fee the page showed before the client confirmed (only ever compared with the
     fee the server computes; never charged as such)."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 9 else 0
+    ok = value.isascii() and value.isdigit() and len(value) <= 9  # "²".isdigit() is True
+    return int(value) if ok else 0
 
 
 async def _act(appointment_id: int, action: str):

@@ -427,6 +427,8 @@ async def test_hostile_ids_never_500(client, cast, appointment_id):
         {"fee": "9" * 40},
         {"fee": "-5000"},
         {"fee": "\x00"},
+        {"fee": "²"},
+        {"fee": "５０００"},
         {"what": "booking"},
         {"what": "x" * 5000},
         {"next": "//evil.example"},
