@@ -479,3 +479,22 @@ async def test_the_calendar_speaks_the_clients_language(client, cast):
     headers = re.findall(r'<abbr title="([^"]+)">', html)
     assert headers[0] == "lunes" and headers[-1] == "domingo"  # weeks start on Monday
     assert " de " in re.search(r'id="times-title">([^<]+)<', html)[1]  # "martes, 1 de diciembre"
+
+
+async def test_a_client_at_the_cap_may_still_reschedule(client, cast):
+    day = await open_hours(cast)
+    cast.practice.portal_settings = {**cast.practice.portal_settings, "booking_max_upcoming": 2}
+    await cast.practice.save()
+    await sign_in(client, "alice")
+    values = pick(cast, day, hour=15, reschedule=str(cast.a_soon.id))
+    page = await client.get(query(values))
+    assert page.status_code == 200 and "Move my appointment" in await text(page)
+    assert (await post(client, NEW, values)).status_code == 303
+    assert await Appointment.filter(client=cast.alice, starts_at=at(day, 15)).exists()
+
+
+async def test_with_no_provider_hours_the_page_says_so(client, cast):
+    await sign_in(client, "alice")  # Penny has no availability yet
+    html = await text(await client.get(NEW))
+    assert "No provider takes online bookings at the moment" in html
+    assert 'class="choices"' not in html
