@@ -72,6 +72,15 @@ RULE_MESSAGES = {
     "request_in_past": _l("This request's time has passed. Decline it instead."),
     "request_not_undoable": _l("There is no decision to undo on this appointment."),
     "undo_too_late": _l("It is too late to undo: that works for 3 minutes only."),
+    # Booking (models/booking.py, models/slots.py).
+    "slot_not_offered": _l("That time is not open for booking. Choose one of the times shown."),
+    "booking_cap_reached": _l(
+        "You already have as many upcoming appointments as the practice allows online. "
+        "Cancel or finish one before booking another, or contact the practice."
+    ),
+    "self_scheduling_off": _l("Booking online is not available. Please contact the practice."),
+    "appointment_not_reschedulable": _l("This appointment can no longer be moved."),
+    "undo_not_allowed": _l("Only the person who booked this appointment can undo it."),
 }
 
 
