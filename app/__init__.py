@@ -132,3 +132,7 @@ def _register_blueprints(app: Quart) -> None:
     from app.routes import staff_availability  # provider availability (issue 4)
 
     app.register_blueprint(staff_availability.blueprint)
+
+    from app.routes import waitlist  # the waitlist and its offers (issue 4)
+
+    app.register_blueprint(waitlist.blueprint)

@@ -3,6 +3,15 @@
 from app.i18n import lazy_gettext as _l
 
 RULE_MESSAGES = {
+    "waitlist_bad_choice": _l("Choose from the options shown."),
+    "waitlist_full": _l("You can wait for at most 3 things at once. Leave one to add another."),
+    "waitlist_duplicate": _l("You are already waiting for that."),
+    "offer_not_found": _l("This link is not valid."),
+    "offer_taken": _l("You already took this time: see My Appointments."),
+    "offer_expired": _l(
+        "This offer has ended: the time was held for 15 minutes. "
+        "You keep your place on the waitlist."
+    ),
     "appointment_not_confirmable": _l("This appointment can no longer be confirmed."),
     "appointment_too_late_to_cancel": _l(
         "This appointment is less than 24 hours away. Please call the practice to cancel."
