@@ -139,3 +139,38 @@ def test_find_an_appointment_without_javascript(no_js_page, portal):
         page.get_by_role("button", name="Undo").click()
     expect(page.locator("main#main .alert--ok")).to_have_text("Your booking was undone.")
     assert portal.path_of(page) == "/appointments/new"
+
+
+def test_reschedule_from_my_appointments_then_undo(page, portal):
+    portal.sign_in(page, CLIENT)
+    page.goto("/appointments")
+    reschedulable = (
+        page.locator("#upcoming-title ~ .appt-list article.appt")
+        .filter(has=page.get_by_role("link", name=re.compile(r"^Reschedule\b")))
+        .first
+    )
+    card_id = reschedulable.get_attribute("id")
+    status_before = reschedulable.locator(".status").first.inner_text()
+    reschedulable.get_by_role("link", name=re.compile(r"^Reschedule\b")).click()
+
+    # The appointment's provider and service come chosen: Where is the question.
+    expect(page.locator("main#main h1")).to_have_text("Reschedule an Appointment")
+    expect(page.locator("main#main")).to_contain_text("Moving your appointment of")
+    expect(page.locator('li[aria-current="step"] h2')).to_have_text("Where")
+    page.get_by_role("link", name=re.compile(r"^Either\b")).click()
+    open_day(page).click()
+    page.locator("#booking-times a.time-option").first.click()
+    review = page.locator("section.booking-review")
+    review.get_by_role(
+        "button", name=re.compile(r"^(Move my appointment|Request the new time)$")
+    ).click()
+    expect(page.locator("main#main")).to_contain_text("This replaces your appointment of")
+    portal.assert_axe_clean(page, "a rescheduled appointment")
+
+    # Undo: the old appointment is back as it was.
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("main#main .alert--ok")).to_have_text(
+        "Undone: your appointment is back at its old time."
+    )
+    page.goto("/appointments")
+    expect(page.locator(f"#{card_id} .status").first).to_have_text(status_before)
