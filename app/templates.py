@@ -88,6 +88,7 @@ async def _context(**context) -> dict:
             accesses=g.accesses,
             client=g.access.client,
             tz=g.access.client.time_zone,
+            settings=getattr(g, "settings", {}),
         )
     if getattr(g, "staff", None) is not None:
         from app.menu import staff_menu
