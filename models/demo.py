@@ -252,15 +252,18 @@ async def _seed(pw: str) -> None:
             subscriber_name="Sam Taylor",
             relationship="child",
         )
+        # Two children, one provider: weekend days roll to the same Monday, so the
+        # hour differs too (the database refuses a double booking).
         day = _weekday_after(4 + int(number[-1]))
+        hour = 14 + int(number[-1])
         await Appointment.create(
             client=child,
             provider=alvarez,
             service=services["family"],
             location=video,
             telehealth=True,
-            starts_at=_at(day, 16),
-            ends_at=_at(day, 16, 50),
+            starts_at=_at(day, hour),
+            ends_at=_at(day, hour, 50),
             status=AppointmentStatus.SCHEDULED,
             confirmation_requested=True,
         )

@@ -56,3 +56,21 @@ async def test_it_signs_in_every_demo_account(app, email, home):
     response = await sign_in(client, email, password=DEMO_PASSWORD)
     assert response.status_code == 303 and response.headers["Location"] == home
     assert (await client.get(home)).status_code == 200
+
+
+@pytest.mark.parametrize("days_ahead", range(7))
+async def test_the_demo_never_double_books_a_provider_whatever_the_weekday(app, days_ahead):
+    """Weekend days roll over to Monday: seeding on any day of the week must still give
+    each provider's live appointments distinct times (PostgreSQL refuses otherwise)."""
+    from datetime import timedelta
+
+    from models.scheduling import UPCOMING_STATUSES
+
+    clock.travel(timedelta(days=days_ahead))
+    await seed_demo()
+    live = await Appointment.filter(status__in=UPCOMING_STATUSES).order_by(
+        "provider_id", "starts_at"
+    )
+    for earlier, later in zip(live, live[1:], strict=False):
+        if earlier.provider_id == later.provider_id:
+            assert earlier.ends_at <= later.starts_at, (earlier.id, later.id)
