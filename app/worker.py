@@ -43,10 +43,14 @@ async def deliver(config: Config) -> None:
 
 
 async def offer_openings() -> None:
-    """Freed times to the waitlist, lapsed holds to the next in line."""
+    """Freed times to the waitlist, lapsed holds to the next in line; appointment
+    events emailed once their undo window has passed."""
     made = await waitlist.find_openings(appointment_mail.waitlist_offer)
     if made:
         log.info("offered %d freed time(s) to the waitlist", made)
+    told = await appointment_mail.send_event_notices()
+    if told:
+        log.info("queued %d appointment email(s)", told)
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:

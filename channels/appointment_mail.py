@@ -3,6 +3,9 @@ never the service, the provider's specialty or anything clinical."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from models import clock
 from models.people import Client
 from models.scheduling import WaitlistOffer
 
@@ -51,3 +54,86 @@ async def _email_of(client: Client) -> str:
         .first()
     )
     return point.value if point else ""
+
+
+# ---- appointment events, after the undo window --------------------------------------
+
+# Audit action -> (the practice's notify_* switch, the template's event name, the
+# statuses the appointment must still have for the event to stand).
+EVENTS = {
+    "appointment.book": ("notify_created", "created", ("requested", "scheduled", "confirmed")),
+    "appointment.reschedule": (
+        "notify_rescheduled",
+        "rescheduled",
+        ("requested", "scheduled", "confirmed"),
+    ),
+    "appointment.cancel": ("notify_cancelled", "cancelled", ("cancelled", "late_cancelled")),
+    "appointment.request_accepted": (
+        "notify_request_confirmed",
+        "request_confirmed",
+        ("scheduled", "confirmed"),
+    ),
+    "appointment.request_declined": ("notify_request_declined", "request_declined", ("declined",)),
+}
+SETTLE = timedelta(minutes=3, seconds=30)  # the 3-minute undo window, and a margin
+LOOK_BACK = timedelta(days=1)
+
+
+async def send_event_notices() -> int:
+    """Email each appointment event whose undo window has passed and which still
+    stands (an undone booking or cancellation sends nothing), when the practice's
+    switch for that event is on. Idempotent: one email per audit event."""
+    from models.audit import AuditEvent
+    from models.outbox import OutboxMessage
+    from models.scheduling import Appointment
+    from models.settings import practice_settings
+
+    now = clock.now()
+    events = await AuditEvent.filter(
+        action__in=list(EVENTS),
+        at__lte=now - SETTLE,
+        at__gte=now - LOOK_BACK,
+        object_type="appointment",
+    ).order_by("id")
+    if not events:
+        return 0
+    done = set(
+        await OutboxMessage.filter(
+            dedupe_key__in=[f"appt-event:{e.id}" for e in events]
+        ).values_list("dedupe_key", flat=True)
+    )
+    queued = 0
+    for event in events:
+        key = f"appt-event:{event.id}"
+        if key in done or not event.object_id.isdigit():
+            continue
+        switch, name, standing = EVENTS[event.action]
+        appointment = await Appointment.get_or_none(id=int(event.object_id)).select_related(
+            "client__practice"
+        )
+        if appointment is None or str(appointment.status) not in standing:
+            continue
+        if appointment.cancel_reason in ("undone", "rescheduled") and name == "cancelled":
+            continue  # an undone booking, or the old half of a move: told otherwise
+        client = appointment.client
+        if not practice_settings(client.practice)[switch]:
+            continue
+        to = await _email_of(client)
+        if not to:
+            continue
+        created = await _queue(
+            to=to,
+            template="appointment_event",
+            lang=client.preferred_language,
+            client_id=client.id,
+            dedupe_key=key,
+            context={
+                "event": name,
+                "name": client.preferred_name or client.first_name,
+                "starts_at": appointment.starts_at,
+                "time_zone": client.time_zone,
+                "telehealth": appointment.telehealth,
+            },
+        )
+        queued += created is not None
+    return queued
