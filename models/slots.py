@@ -41,9 +41,6 @@ from models.practice import Modality, Practice, Service
 from models.scheduling import (
     UPCOMING_STATUSES,
     Appointment,
-    AvailabilityBlock,
-    AvailabilityException,
-    WaitlistOffer,
 )
 from models.settings import practice_settings, rules_for, settings_for
 
@@ -227,17 +224,98 @@ async def overlapping(
     )
 
 
-def _epoch(moment: datetime) -> int:
-    if moment.tzinfo is None:  # the database answered naive UTC
+class _Sql:
+    """Raw SQL for either database: ``mark`` adds a parameter where it appears
+    (SQLite's "?" are positional, PostgreSQL's are numbered)."""
+
+    def __init__(self) -> None:
+        from tortoise import connections
+
+        self.conn = connections.get("default")  # the transaction's, inside one
+        self.postgres = self.conn.capabilities.dialect == "postgres"
+        self.params: list = []
+
+    def mark(self, value) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}" if self.postgres else "?"
+
+    def marks(self, values) -> str:
+        return ", ".join(self.mark(value) for value in values)
+
+    async def rows(self, sql: str) -> list[tuple]:
+        _, rows = await self.conn.execute_query(sql, self.params)
+        return [tuple(row) for row in rows]
+
+
+# Raw SQL, two queries for everything a range needs: with a few thousand rows
+# (50 providers for a month) Tortoise's per-value datetime parsing was half the
+# engine's time, and each round trip to PostgreSQL costs about half a millisecond.
+# On SQLite times come back as ISO text and dates as "YYYY-MM-DD", booleans as 0/1.
+
+
+async def _availability_rows(ids: list[int], first: date, last: date) -> list[tuple]:
+    """Weekly blocks and the exceptions dated first..last, with their location's kind:
+    (weekday, date, kind, provider, start, end, location, modality, telehealth, active)."""
+    sql = _Sql()
+    columns = (
+        "x.provider_id, x.start_minute, x.end_minute, x.location_id, x.modality,"
+        " l.telehealth, l.active"
+    )
+    query = (
+        "SELECT x.weekday, CAST(NULL AS DATE), CAST(NULL AS VARCHAR(8)), "
+        + columns
+        + " FROM availability_block x LEFT OUTER JOIN location l ON l.id = x.location_id"
+        + f" WHERE x.provider_id IN ({sql.marks(ids)})"
+        + " UNION ALL SELECT CAST(NULL AS SMALLINT), x.date, x.kind, "
+        + columns
+        + " FROM availability_exception x LEFT OUTER JOIN location l ON l.id = x.location_id"
+        + f" WHERE x.provider_id IN ({sql.marks(ids)})"
+        + f" AND x.date >= {sql.mark(first)} AND x.date <= {sql.mark(last)}"
+    )
+    return await sql.rows(query)
+
+
+async def _busy_rows(
+    ids: list[int],
+    after: datetime,
+    before: datetime,
+    *,
+    exclude: tuple[int, ...],
+    client_id: int | None,
+    now: datetime,
+) -> list[tuple]:
+    """(provider, starts_at, ends_at, buffer minutes after) of the live appointments
+    of these providers that overlap [after, before), and of the live waitlist holds
+    there that are not ``client_id``'s."""
+    sql = _Sql()
+    query = (
+        "SELECT a.provider_id, a.starts_at, a.ends_at,"
+        f" COALESCE(s.buffer_minutes, {DEFAULT_BUFFER})"
+        " FROM appointment a LEFT OUTER JOIN service s ON s.id = a.service_id"
+        f" WHERE a.provider_id IN ({sql.marks(ids)})"
+        f" AND a.status IN ({sql.marks(str(status) for status in UPCOMING_STATUSES)})"
+        f" AND a.starts_at < {sql.mark(before)} AND a.ends_at > {sql.mark(after)}"
+    )
+    if exclude:
+        query += f" AND a.id NOT IN ({sql.marks(exclude)})"
+    query += (
+        " UNION ALL SELECT o.provider_id, o.starts_at, o.ends_at, 0"
+        " FROM waitlist_offer o JOIN waitlist_entry e ON e.id = o.entry_id"
+        f" WHERE o.provider_id IN ({sql.marks(ids)}) AND o.status = 'offered'"
+        f" AND o.hold_until > {sql.mark(now)}"
+        f" AND o.starts_at < {sql.mark(before)} AND o.ends_at > {sql.mark(after)}"
+    )
+    if client_id is not None:
+        query += f" AND e.client_id <> {sql.mark(client_id)}"
+    return await sql.rows(query)
+
+
+def _epoch(moment: datetime | str) -> int:
+    if isinstance(moment, str):  # SQLite's text, e.g. "2027-03-14 07:00:00+00:00"
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:  # naive is UTC
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
-
-
-def _utc(seconds: int, cache: dict[int, datetime]) -> datetime:
-    moment = cache.get(seconds)
-    if moment is None:
-        moment = cache[seconds] = datetime.fromtimestamp(seconds, UTC)
-    return moment
 
 
 class _Day:
@@ -340,64 +418,57 @@ async def _compute(
     last_day = datetime.fromtimestamp(hi, zone).date()
     ids = [p.id for p in providers]
 
-    # Weekly blocks and exceptions, with their location's kind, in one query each.
-    columns = (
-        "provider_id",
-        "start_minute",
-        "end_minute",
-        "location_id",
-        "modality",
-        "location__telehealth",
-        "location__active",
-    )
+    # Weekly blocks and exceptions, with their location's kind.
     weekly: dict[tuple[int, int], list] = {}
-    for weekday, *row in await AvailabilityBlock.filter(provider_id__in=ids).values_list(
-        "weekday", *columns
-    ):
-        weekly.setdefault((row[0], weekday), []).append(row)
     extras: dict[tuple[int, date], list] = {}
     offs: dict[tuple[int, date], list] = {}
-    for day, kind, *row in await AvailabilityException.filter(
-        provider_id__in=ids, date__gte=first_day, date__lte=last_day
-    ).values_list("date", "kind", *columns):
-        if row[1] is None or row[2] is None:
+    for (
+        weekday,
+        day,
+        kind,
+        pid,
+        begin,
+        finish,
+        loc,
+        modality,
+        tele,
+        active,
+    ) in await _availability_rows(ids, first_day, last_day):
+        row = [
+            pid,
+            begin,
+            finish,
+            loc,
+            modality,
+            None if tele is None else bool(tele),
+            None if active is None else bool(active),
+        ]
+        if weekday is not None:
+            weekly.setdefault((pid, weekday), []).append(row)
+            continue
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
+        if begin is None or finish is None:
             row[1], row[2] = 0, 24 * 60
-        (offs if kind == "off" else extras).setdefault((row[0], day), []).append(row)
+        (offs if kind == "off" else extras).setdefault((pid, day), []).append(row)
 
-    # Busy intervals: one query for the whole range.
+    # Busy: live appointments plus their buffers, and times held for waiting clients
+    # (models/waitlist.py, 15 minutes) for everyone but that client.
     own_buffer = length.buffer_minutes * 60
     busy: dict[int, list[tuple[int, int]]] = {pid: [] for pid in ids}
     if not ignore_busy:
         # Wide enough for any service and buffer, and for SQLite's text comparison of
         # a time stored with its own UTC offset (up to 14 hours off): the exact test
         # is done below, on instants.
-        reach = SQL_SLACK
-        appointments = Appointment.filter(
-            provider_id__in=ids,
-            status__in=UPCOMING_STATUSES,
-            starts_at__lt=datetime.fromtimestamp(hi, UTC) + reach,
-            ends_at__gt=datetime.fromtimestamp(lo, UTC) - reach,
-        )
-        if exclude_appointment_ids:
-            appointments = appointments.exclude(id__in=list(exclude_appointment_ids))
-        for pid, starts, ends, buffer in await appointments.values_list(
-            "provider_id", "starts_at", "ends_at", "service__buffer_minutes"
+        for pid, starts, ends, after in await _busy_rows(
+            ids,
+            datetime.fromtimestamp(lo, UTC) - SQL_SLACK,
+            datetime.fromtimestamp(hi, UTC) + SQL_SLACK,
+            exclude=exclude_appointment_ids,
+            client_id=q.client.id if q.client is not None else None,
+            now=clock.now(),
         ):
-            after = DEFAULT_BUFFER if buffer is None else buffer
             busy[pid].append((_epoch(starts), _epoch(ends) + after * 60))
-        # A time offered to a waiting client is held for them for 15 minutes
-        # (models/waitlist.py): taken for everyone else.
-        holds = WaitlistOffer.filter(
-            provider_id__in=ids,
-            status="offered",
-            hold_until__gt=clock.now(),
-            starts_at__lt=datetime.fromtimestamp(hi, UTC) + reach,
-            ends_at__gt=datetime.fromtimestamp(lo, UTC) - reach,
-        )
-        if q.client is not None:
-            holds = holds.exclude(entry__client_id=q.client.id)
-        for pid, starts, ends in await holds.values_list("provider_id", "starts_at", "ends_at"):
-            busy[pid].append((_epoch(starts), _epoch(ends)))
 
     want_tele = q.telehealth is not False and q.location_id is None
     want_person = q.telehealth is not True
@@ -476,9 +547,11 @@ async def _compute(
                         if person and not entry[1]:
                             entry[1], entry[2] = True, location_id
 
-    cache: dict[int, datetime] = {}
+    # One datetime per distinct instant (providers share the grid).
+    starts = {t for t, _ in found}
+    moments = {t: datetime.fromtimestamp(t, UTC) for t in starts | {t + duration for t in starts}}
     return [
-        Slot(pid, _utc(t, cache), _utc(t + duration, cache), loc, tele, person)
+        Slot(pid, moments[t], moments[t + duration], loc, tele, person)
         for (t, pid), (tele, person, loc) in sorted(found.items())
     ]
 

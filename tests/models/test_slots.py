@@ -855,3 +855,22 @@ async def test_booking_blocked_reason_cap_and_switches(cast):
     practice.portal_settings = {"self_scheduling": False}
     await practice.save()
     assert await booking_blocked_reason(practice, cast.bob) == "self_scheduling_off"
+
+
+async def test_the_demo_offers_each_provider_in_person_and_telehealth_days(app):
+    from models.demo import seed_demo
+
+    await seed_demo()
+    practice = await Practice.get()
+    zone = ZoneInfo(practice.time_zone)
+    today = clock.now().astimezone(zone).date()
+    q = SlotQuery(practice, today, today + timedelta(days=20), practice.time_zone)
+    slots = await open_slots(q)
+    for provider in await StaffMember.filter(practice=practice):
+        if "provider" not in provider.roles:
+            continue
+        mine = [s for s in slots if s.provider_id == provider.id]
+        kinds = set().union(*days_with_slots(mine, practice.time_zone).values())
+        assert kinds == {"telehealth", "in_person"}, provider.id
+    # "I don't know" is the 45-minute session: the practice books intakes itself.
+    assert slots[0].ends_at - slots[0].starts_at == timedelta(minutes=45)
