@@ -9,6 +9,9 @@ One run, on a throwaway SQLite database (or ``--database-url``):
    demo client; the ratios page ÷ floor and fragment ÷ floor.
 3. Latency under a constant open-loop load (default 100 requests/s, latency measured
    from each request's scheduled send time) for the floor, the page and the fragment.
+4. A sign-in storm beside the fragment (bench/signin_storm.py), and the slot engine in
+   process on its own throwaway database (bench/slots_bench.py: open slots for a month,
+   one provider with a year of history <= 5 ms, any of 50 providers <= 100 ms).
 
 Prints a table, writes ``bench/results/latest.json``. A missed target is reported, not
 an error: the exit status is non-zero only when the run itself broke (server did not
@@ -45,6 +48,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import loadgen  # bench/ is on sys.path when this file is run as a script
 import signin_storm
+import slots_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # loopback only
@@ -667,6 +671,9 @@ def print_report(report: dict[str, Any]) -> None:
         f"{fmt(storm['signin_ms']['max'], 0)} ms, statuses {storm['signin_statuses']}"
     )
     print()
+    if "slots" in report:
+        slots_bench.print_report(report["slots"])
+        print()
     print("Targets")
     for target in report["targets"]:
         mark = "PASS" if target["pass"] else "MISS"
@@ -687,6 +694,22 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+def run_slots_bench(database_url: str | None) -> dict[str, Any]:
+    """bench/slots_bench.py in its own process (its own event loop and database)."""
+    argv = [sys.executable, str(Path(__file__).with_name("slots_bench.py")), "--json"]
+    if database_url:
+        argv += ["--database-url", database_url]
+    try:
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        return {
+            "database": redact(database_url) if database_url else "sqlite (temp)",
+            "targets": [],
+            "problems": [f"slot engine benchmark broke: {type(exc).__name__}: {exc}"],
+        }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -789,6 +812,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
 
+    say("slot engine: open slots for a month, one provider and any of 50 ...")
+    report["slots"] = run_slots_bench(args.database_url)
+    report["targets"] += report["slots"]["targets"]
+    report["problems"] += report["slots"]["problems"]
     report["machine"]["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
     print_report(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
