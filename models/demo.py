@@ -92,12 +92,16 @@ async def _seed(pw: str) -> None:
     video = await Location.create(practice=practice, name="Telehealth", telehealth=True)
 
     services = {
+        # The practice books intakes itself, after a phone screen: not self-schedulable,
+        # so "I don't know" in Find an Appointment means a 45-minute session.
         "intake": await Service.create(
             practice=practice,
             name="Intake assessment",
             cpt_code="90791",
             duration_minutes=60,
+            buffer_minutes=15,
             fee_cents=20000,
+            self_schedulable=False,
         ),
         "45": await Service.create(
             practice=practice,
@@ -137,19 +141,22 @@ async def _seed(pw: str) -> None:
     await staff("biller@demo.test", "Tom Becker", ["biller"])
     await staff("admin@demo.test", "Grace Whitfield", ["admin"])
 
+    # Mornings at the office (in person or by video) or by video only, afternoons by
+    # video; Álvarez is at the office on Monday, Wednesday and Friday mornings.
     for provider, days, loc in (
         (chen, range(0, 4), main),
         (okafor, range(1, 5), main),
-        (alvarez, range(0, 5), video),
+        (alvarez, range(0, 5), None),
     ):
         for weekday in days:
+            place = loc or (main if weekday % 2 == 0 else video)
             await AvailabilityBlock.create(
                 provider=provider,
                 weekday=weekday,
                 start_minute=9 * 60,
                 end_minute=12 * 60,
-                location=loc,
-                modality="both" if loc == main else "telehealth",
+                location=place,
+                modality="both" if place == main else "telehealth",
             )
             await AvailabilityBlock.create(
                 provider=provider,
@@ -159,6 +166,15 @@ async def _seed(pw: str) -> None:
                 location=video,
                 modality="telehealth",
             )
+    # An evening by video for clients who work days.
+    await AvailabilityBlock.create(
+        provider=okafor,
+        weekday=3,
+        start_minute=17 * 60,
+        end_minute=19 * 60,
+        location=video,
+        modality="telehealth",
+    )
 
     blue = await Payer.create(practice=practice, name="Blue Ridge Health Plan", payer_code="BRHP1")
     await Payer.create(practice=practice, name="Evergreen Mutual", payer_code="EVM22")
