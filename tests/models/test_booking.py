@@ -188,6 +188,31 @@ async def test_postgres_constraint_refuses_overlaps_written_directly(cast):
         )
 
 
+@pytest.mark.skipif(not PG_URL, reason="advisory locks are PostgreSQL's")
+async def test_postgres_booking_holds_the_provider_lock_until_commit(cast, database_url):
+    """The lock is taken on the transaction's own connection (a lock taken on another
+    pool connection would be released at once and serialise nothing)."""
+    import asyncpg
+    from tortoise.transactions import in_transaction
+
+    dsn = database_url.replace("postgres://", "postgresql://", 1)
+    watcher = await asyncpg.connect(dsn)
+    query = (
+        "SELECT classid::int, objid::int FROM pg_locks"
+        " WHERE locktype = 'advisory' AND granted AND database ="
+        " (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    try:
+        async with in_transaction():
+            await booking._lock(cast.alice.id, cast.penny.id)
+            held = {tuple(row) for row in await watcher.fetch(query)}
+            assert (booking.LOCK_CLIENT, cast.alice.id) in held
+            assert (booking.LOCK_PROVIDER, cast.penny.id) in held
+        assert await watcher.fetch(query) == []
+    finally:
+        await watcher.close()
+
+
 # ---------------------------------------------------------------- book
 
 
