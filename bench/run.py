@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -806,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
             report |= asyncio.run(measure(args, server, lua))
         except (BenchError, OSError, loadgen.ProtocolError, TimeoutError) as exc:
             say(f"benchmark broke: {type(exc).__name__}: {exc}")
+            say("".join(traceback.format_exception(exc)[-6:]))
             if server.process is not None:
                 say(f"server log (last lines):\n{server.log_tail()}")
             broke = True
