@@ -28,7 +28,9 @@ def connection_config(database_url: str) -> dict[str, Any]:
     """Turn ``DATABASE_URL`` into a Tortoise connection dict.
 
     ``postgres://`` and ``postgresql://`` go to asyncpg; ``sqlite://`` goes to our
-    client that begins write transactions with ``BEGIN IMMEDIATE``.
+    client that begins write transactions with ``BEGIN IMMEDIATE``. Both clients
+    release their lock or pooled connection when a transaction is cancelled as it
+    begins (models/sqlite_backend.py, models/postgres_backend.py).
     """
     scheme = urlsplit(database_url).scheme
     if scheme == "postgresql":
@@ -39,6 +41,8 @@ def connection_config(database_url: str) -> dict[str, Any]:
     config = expand_db_url(database_url)
     if scheme == "sqlite":
         config["engine"] = "models.sqlite_backend"
+    else:
+        config["engine"] = "models.postgres_backend"
     return config
 
 
