@@ -14,7 +14,8 @@ RULE_MESSAGES = {
     ),
     "appointment_not_confirmable": _l("This appointment can no longer be confirmed."),
     "appointment_too_late_to_cancel": _l(
-        "This appointment is less than 24 hours away. Please call the practice to cancel."
+        "This appointment is too close to its start to cancel online. "
+        "Please call the practice to cancel."
     ),
     "appointment_not_cancellable": _l("This appointment can no longer be cancelled."),
     "two_factor_bad_code": _l(
