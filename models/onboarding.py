@@ -5,7 +5,6 @@ Both are links carrying a random token; only the token's hash is stored.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -25,6 +24,7 @@ from models.errors import RuleError
 from models.passwords import password_problem
 from models.people import Client, ContactPoint, User
 from models.practice import Practice
+from models.security import token_digest
 
 
 class Invitation(Model):
@@ -104,13 +104,9 @@ class Mail:
 Send = Callable[[Mail], Awaitable[object]]
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    return token, _digest(token)
+    return token, token_digest(token)
 
 
 def valid_email(email: str) -> bool:
@@ -218,7 +214,7 @@ async def invitation_for(token: str) -> Invitation:
     """The open invitation behind a link (client and practice loaded), or a RuleError."""
     if not token or len(token) > 128:
         raise RuleError("link_invalid")
-    invitation = await Invitation.get_or_none(token_hash=_digest(token)).select_related(
+    invitation = await Invitation.get_or_none(token_hash=token_digest(token)).select_related(
         "client__practice"
     )
     return _check_invitation(invitation)
@@ -453,7 +449,9 @@ async def confirm_registration(token: str, *, language: str = "en", ip: str = ""
         raise RuleError("link_invalid")
     now = clock.now()
     async with in_transaction():
-        registration = await Registration.select_for_update().get_or_none(token_hash=_digest(token))
+        registration = await Registration.select_for_update().get_or_none(
+            token_hash=token_digest(token)
+        )
         if registration is None or registration.status in ("review", "dismissed"):
             if registration is not None and registration.match_reason == "email":
                 raise RuleError("registration_email_taken")

@@ -15,7 +15,6 @@ transaction as the offer, so the model imports nothing from ``channels``.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from models.scheduling import (
     WaitlistEntry,
     WaitlistOffer,
 )
+from models.security import token_digest
 
 HOLD = timedelta(minutes=15)
 MAX_ENTRIES = 3  # waiting entries a client may hold at once
@@ -48,10 +48,6 @@ SETTLE = timedelta(minutes=3)
 Send = Callable[[WaitlistOffer, str], Awaitable[None]]
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class Opening:
     provider_id: int
@@ -60,6 +56,18 @@ class Opening:
     service_id: int | None
     location_id: int | None
     telehealth: bool
+
+    @classmethod
+    def of(cls, row: Appointment | WaitlistOffer) -> Opening:
+        """The time an appointment held, or the one an offer holds."""
+        return cls(
+            provider_id=row.provider_id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            service_id=row.service_id,
+            location_id=row.location_id,
+            telehealth=row.telehealth,
+        )
 
 
 async def join(
@@ -213,7 +221,7 @@ async def offer(opening: Opening, send: Send) -> WaitlistOffer | None:
                 telehealth=opening.telehealth,
                 starts_at=opening.starts_at,
                 ends_at=opening.ends_at,
-                token_hash=_digest(token),
+                token_hash=token_digest(token),
                 hold_until=now + HOLD,
                 created_at=now,
             )
@@ -221,17 +229,6 @@ async def offer(opening: Opening, send: Send) -> WaitlistOffer | None:
             await send(made, token)
             return made
     return None
-
-
-def _opening_of(appointment: Appointment) -> Opening:
-    return Opening(
-        provider_id=appointment.provider_id,
-        starts_at=appointment.starts_at,
-        ends_at=appointment.ends_at,
-        service_id=appointment.service_id,
-        location_id=appointment.location_id,
-        telehealth=appointment.telehealth,
-    )
 
 
 async def find_openings(send: Send) -> int:
@@ -267,7 +264,7 @@ async def find_openings(send: Send) -> int:
         ).exists()
         if live:
             continue
-        if await offer(_opening_of(appointment), send) is not None:
+        if await offer(Opening.of(appointment), send) is not None:
             made += 1
     return made
 
@@ -276,7 +273,7 @@ async def open_offer(token: str, client: Client) -> WaitlistOffer:
     """The offer a link names, for this client; RuleError when it cannot be taken."""
     if not token or len(token) > 128:
         raise RuleError("offer_not_found")
-    found = await WaitlistOffer.get_or_none(token_hash=_digest(token)).select_related("entry")
+    found = await WaitlistOffer.get_or_none(token_hash=token_digest(token)).select_related("entry")
     if found is None or found.entry.client_id != client.id:
         raise RuleError("offer_not_found")
     if found.status == "taken":
@@ -300,17 +297,7 @@ async def mark_taken(found: WaitlistOffer, appointment: Appointment) -> None:
 async def pass_offer(found: WaitlistOffer, send: Send) -> None:
     """No, thanks: the next client in line is offered the time now."""
     await WaitlistOffer.filter(id=found.id, status="offered").update(status="passed")
-    await offer(
-        Opening(
-            provider_id=found.provider_id,
-            starts_at=found.starts_at,
-            ends_at=found.ends_at,
-            service_id=found.service_id,
-            location_id=found.location_id,
-            telehealth=found.telehealth,
-        ),
-        send,
-    )
+    await offer(Opening.of(found), send)
 
 
 async def holds_against(client: Client | None, start: datetime, end: datetime):

@@ -39,6 +39,15 @@ def _admin_dsn() -> str:
     return _with_database(PG_URL, "postgres").replace("postgres://", "postgresql://", 1)
 
 
+async def pg_admin(sql: str) -> None:
+    """Run one statement on the PostgreSQL server's maintenance database."""
+    conn = await asyncpg.connect(_admin_dsn())
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def _migrate(database_url: str) -> None:
     env = dict(os.environ, DATABASE_URL=database_url)
     subprocess.run(
@@ -58,18 +67,10 @@ def template_db(tmp_path_factory) -> str:
         import asyncio
 
         name = f"portal_tmpl_{uuid.uuid4().hex[:10]}"
-
-        async def admin(sql: str) -> None:
-            conn = await asyncpg.connect(_admin_dsn())
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
         _migrate(_with_database(PG_URL, name))
         yield name
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         _migrate(f"sqlite://{path}")
@@ -81,17 +82,9 @@ async def database_url(template_db, tmp_path) -> str:
     """A fresh copy of the migrated template for this one test."""
     if PG_URL:
         name = f"portal_test_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(_admin_dsn())
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-        finally:
-            await conn.close()
+        await pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
         yield _with_database(PG_URL, name)
-        conn = await asyncpg.connect(_admin_dsn())
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         path = Path(tmp_path) / "test.db"
         shutil.copyfile(template_db, path)

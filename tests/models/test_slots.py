@@ -42,7 +42,7 @@ from models.slots import (
     open_slots,
     slot_is_open,
 )
-from tests.conftest import PG_URL, _admin_dsn, _with_database
+from tests.conftest import PG_URL, _with_database, pg_admin
 
 EXAMPLES = int(os.environ.get("SLOT_EXAMPLES", "60"))
 ZONES = [
@@ -79,20 +79,10 @@ def set_now(moment: datetime) -> None:
 def sync_database_url(template_db, tmp_path):
     """Like ``database_url``, for plain (non-async) tests that run their own loops."""
     if PG_URL:
-        import asyncpg
-
         name = f"portal_test_{uuid.uuid4().hex[:12]}"
-
-        async def admin(sql: str) -> None:
-            conn = await asyncpg.connect(_admin_dsn())
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        asyncio.run(admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
         yield _with_database(PG_URL, name)
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         path = tmp_path / "slots.db"
         shutil.copyfile(template_db, path)
