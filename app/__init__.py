@@ -11,6 +11,8 @@ from app.auth import load_session, rule_of, stage_redirect
 from app.config import ROOT, Config
 from app.converters import IdConverter
 from channels import email
+from channels.chat import broker as live
+from channels.chat import socket as live_socket
 from models import audit
 from models.db import close_db, init_db
 
@@ -36,6 +38,7 @@ def create_app(config: Config | None = None) -> Quart:
         i18n.load_catalogs()
         await init_db(config.database_url)
         email.configure(config)
+        await live.broker.start(config.redis_url)
         if config.embedded_worker and not config.testing:
             from app.worker import run_forever
 
@@ -44,6 +47,8 @@ def create_app(config: Config | None = None) -> Quart:
 
     @app.after_serving
     async def shutdown() -> None:
+        await live_socket.stop_sweeper()
+        await live.broker.stop()
         await close_db()
 
     return app
@@ -136,3 +141,7 @@ def _register_blueprints(app: Quart) -> None:
     from app.routes import waitlist  # the waitlist and its offers (issue 4)
 
     app.register_blueprint(waitlist.blueprint)
+
+    from channels.chat import socket  # /ws: live messages and badges (issue 5)
+
+    app.register_blueprint(socket.blueprint)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from quart import Quart, g
+from quart import Quart, Response, g, has_websocket_context
 from werkzeug.exceptions import HTTPException
 
 from app.htmx import render_page
@@ -29,6 +29,8 @@ def _message(status: int, description: str | None) -> tuple[str, str]:
 
 async def render_error(status: int, description: str | None = None):
     title, text = _message(status, description)
+    if has_websocket_context():  # a refused or failed handshake: no page to draw
+        return Response(title, status=status, content_type="text/plain; charset=utf-8")
     if not hasattr(g, "locale"):
         g.locale = "en"
     return await render_page("views/error.html", status=status, title=title, text=text)

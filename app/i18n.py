@@ -13,7 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 from babel.support import NullTranslations, Translations
-from quart import g, has_request_context, request
+from quart import g, has_request_context, has_websocket_context, request
 
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT = "en"
@@ -38,19 +38,21 @@ def load_catalogs() -> None:
 
 
 def current_locale() -> str:
-    if has_request_context():
+    if has_request_context() or has_websocket_context():
         return getattr(g, "locale", DEFAULT)
     return DEFAULT
 
 
-def pick_locale(preferred: str | None = None) -> str:
-    """The user's saved language, else the ``lang`` cookie, else Accept-Language."""
+def pick_locale(preferred: str | None = None, source=None) -> str:
+    """The user's saved language, else the ``lang`` cookie, else Accept-Language
+    (of ``source``: the request, or a websocket's handshake)."""
     if preferred in LANGUAGES:
         return preferred
-    cookie = request.cookies.get("lang")
+    source = source if source is not None else request
+    cookie = source.cookies.get("lang")
     if cookie in LANGUAGES:
         return cookie
-    best = request.accept_languages.best_match(list(LANGUAGES))
+    best = source.accept_languages.best_match(list(LANGUAGES))
     return best or DEFAULT
 
 

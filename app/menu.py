@@ -100,10 +100,11 @@ class StaffEntry:
     path: str
     label: object
     roles: tuple[str, ...] = ()
+    badge: str | None = None
 
 
 STAFF_MENU = [
-    StaffEntry("/staff/", _l("Inbox")),
+    StaffEntry("/staff/inbox", _l("Inbox"), badge="inbox"),
     StaffEntry("/staff/requests", _l("Requests"), (Role.SCHEDULER, Role.PROVIDER)),
     StaffEntry("/staff/clients", _l("Clients")),
     StaffEntry("/staff/calendar", _l("Calendar"), (Role.SCHEDULER, Role.PROVIDER)),
@@ -111,6 +112,13 @@ STAFF_MENU = [
     StaffEntry("/admin/", _l("Practice settings"), (Role.ADMIN,)),
     StaffEntry("/profile/security", _l("Sign-in and security")),
 ]
+
+
+async def staff_badges(staff) -> dict[str, int]:
+    """Unread client messages in the queues this staff member sees."""
+    from models.conversations import queue_counts
+
+    return {"inbox": sum((await queue_counts(staff)).values())}
 
 
 def staff_menu(staff) -> list[StaffEntry]:

@@ -78,6 +78,8 @@ async def _context(**context) -> dict:
         "request": request,
         "user": getattr(g, "user", None),
         "hx_request": is_htmx,
+        "live": None,
+        "live_enabled": False,
     }
     if getattr(g, "access", None) is not None:
         from app.menu import client_menu
@@ -89,11 +91,19 @@ async def _context(**context) -> dict:
             client=g.access.client,
             tz=g.access.client.time_zone,
             settings=getattr(g, "settings", {}),
+            live_enabled=bool(getattr(g, "settings", {}).get("messaging"))
+            and g.access.allows("messages"),
         )
     if getattr(g, "staff", None) is not None:
-        from app.menu import staff_menu
+        from app.menu import staff_badges, staff_menu
 
-        base.update(staff=g.staff, staff_menu=staff_menu(g.staff), tz=g.staff.practice.time_zone)
+        base.update(
+            staff=g.staff,
+            staff_menu=staff_menu(g.staff),
+            staff_badges=await staff_badges(g.staff),
+            live_enabled=True,
+            tz=g.staff.practice.time_zone,
+        )
     base.update(context)
     return base
 

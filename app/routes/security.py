@@ -17,6 +17,7 @@ from app.i18n import _
 from app.net import client_ip
 from app.rules import rule_message
 from channels import account_mail
+from channels.chat import broker as live
 from models import clock, devices, signin, two_factor
 from models.access import client_accesses, pick_access, staff_member_for
 from models.audit import audit
@@ -149,6 +150,7 @@ async def post_username():
 async def post_sign_out_others():
     ended = await Session.filter(user_id=g.user.id).exclude(id=g.session.id).delete()
     await audit(g.user, "session.sign_out_others", ip=client_ip(), ended=ended)
+    await live.session_ended(g.user.id)
     return back_to_page("sessions")
 
 

@@ -22,6 +22,7 @@ from app.htmx import hx_redirect, is_htmx, render_page
 from app.i18n import LANGUAGES, _, ngettext
 from app.net import client_ip, user_agent
 from channels import account_mail
+from channels.chat import broker as live
 from models import devices, signin, throttle, two_factor
 from models.access import client_accesses, staff_member_for
 from models.audit import audit
@@ -209,6 +210,7 @@ async def post_logout():
     if g.session is not None:
         await audit(g.user, "session.logout", ip=client_ip())
         await g.session.delete()
+        await live.session_ended(g.user.id)  # its sockets close now, not at the next sweep
     if g.pending is not None:
         await g.pending.delete()
     response = redirect("/login", 303)

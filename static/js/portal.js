@@ -55,3 +55,57 @@
     buttons[i].addEventListener("click", function () { window.print(); });
   }
 })();
+
+// Live updates: one websocket per tab (/ws, htmx's websocket extension on .shell).
+// The page says what it shows (#live-view) and the last message id it is drawn up
+// to (#live-cursor, which the server moves as it pushes). Each (re)connect carries
+// both, so the server replays from the database whatever the tab missed; after an
+// htmx navigation the open socket is told about the new page.
+(function () {
+  "use strict";
+  if (!window.htmx || !htmx.createWebSocket) return;
+
+  function liveParams() {
+    var params = {};
+    var view = document.getElementById("live-view");
+    var cursor = document.getElementById("live-cursor");
+    params.view = (view && view.getAttribute("data-view")) || "page";
+    ["thread", "queue", "show"].forEach(function (key) {
+      var value = view && view.getAttribute("data-" + key);
+      if (value) params[key] = value;
+    });
+    params.after = (cursor && cursor.getAttribute("data-after")) || "0";
+    return params;
+  }
+
+  var create = htmx.createWebSocket;
+  htmx.createWebSocket = function (url) {
+    var target = new URL(url, window.location.href);
+    var params = liveParams();
+    Object.keys(params).forEach(function (key) { target.searchParams.set(key, params[key]); });
+    shownView = document.getElementById("live-view");
+    return create(target.toString());
+  };
+
+  var socket = null;
+  var shownView = null;
+  document.addEventListener("htmx:wsOpen", function (event) { socket = event.detail.socketWrapper; });
+  document.addEventListener("htmx:wsClose", function () { socket = null; });
+  document.addEventListener("htmx:afterSettle", function () {
+    var view = document.getElementById("live-view");
+    if (!socket || !view || view === shownView) return;
+    shownView = view;
+    var frame = liveParams();
+    frame.type = "view";
+    socket.send(JSON.stringify(frame));
+  });
+
+  // A message the tab already shows (its own reply, drawn by the form's response)
+  // is not appended a second time when the socket pushes it.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var first = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (first && first.id && first.id.indexOf("message-") === 0 && document.getElementById(first.id)) {
+      event.detail.shouldSwap = false;
+    }
+  });
+})();

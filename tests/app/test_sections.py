@@ -68,7 +68,7 @@ async def test_it_counts_open_forms_and_unread_messages_in_the_menu(client, cast
     assert "1 to do" in html and "1 unread" in html
     await client.get(f"/messages/{cast.thread.id}")
     html = await (await client.get("/dashboard")).get_data(as_text=True)
-    assert "unread" not in html
+    assert "unread</span>" not in html and "1 unread" not in html
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,48 @@
+"""``/ws``: the handshake's checks, and live delivery to the client and to staff."""
+
+from __future__ import annotations
+
+import pytest
+from quart.testing import WebsocketResponseError
+
+from channels.chat.broker import message_posted
+from models import conversations
+from models.messaging import Message
+from models.people import User
+from tests.channels.live_helpers import ORIGIN, frames_until, message_ids, quiet
+from tests.helpers import sign_in
+
+
+async def test_it_refuses_a_socket_without_a_session(client):
+    with pytest.raises(WebsocketResponseError) as refused:
+        async with client.websocket("/ws", headers=ORIGIN) as ws:
+            await ws.receive()
+    assert refused.value.response.status_code == 401
+
+
+async def test_it_refuses_a_socket_from_another_origin(client):
+    await sign_in(client, "alice")
+    with pytest.raises(WebsocketResponseError) as refused:
+        async with client.websocket("/ws", headers={"Origin": "https://evil.test"}) as ws:
+            await ws.receive()
+    assert refused.value.response.status_code == 403
+
+
+async def test_a_staff_reply_reaches_the_clients_open_thread(app, cast):
+    alice, penny = app.test_client(), app.test_client()
+    await sign_in(alice, "alice")
+    await sign_in(penny, "penny")
+    last = await Message.filter(thread_id=cast.thread.id).order_by("-id").first()
+    url = f"/ws?view=thread&thread={cast.thread.id}&after={last.id}"
+    async with alice.websocket(url, headers=ORIGIN) as ws:
+        await quiet(ws)  # the badges at connect
+        message = await conversations.post(
+            cast.thread,
+            by=await User.get(id=cast.penny.user_id),
+            from_client_side=False,
+            body="See you Tuesday.",
+        )
+        await message_posted(message, client_id=cast.alice.id, practice_id=cast.alice.practice_id)
+        frames = await frames_until(ws, lambda f: "See you Tuesday." in f)
+    newest = await Message.filter(thread_id=cast.thread.id).order_by("-id").first()
+    assert message_ids(frames) == [newest.id]
