@@ -3,6 +3,23 @@
 from app.i18n import lazy_gettext as _l
 
 RULE_MESSAGES = {
+    # Secure messaging (models/conversations.py, models/attachments.py).
+    "message_empty": _l("Write a message or attach a file."),
+    "message_too_long": _l("A message can be at most 5,000 characters. Split it in two."),
+    "message_control_characters": _l("The message contains characters that cannot be sent."),
+    "message_topic_unknown": _l("Choose who the message is for."),
+    "message_no_provider": _l(
+        "You have no provider assigned yet. Write to scheduling and they will help."
+    ),
+    "message_subject_missing": _l("Give the message a subject."),
+    "message_subject_too_long": _l("The subject can be at most 200 characters."),
+    "too_many_attachments": _l("Attach at most 5 files to one message."),
+    "attachment_not_found": _l("An attached file is no longer available. Attach it again."),
+    "attachment_too_large": _l("Each file can be at most 10 MB."),
+    "attachment_type": _l("Only PDF, JPEG and PNG files can be attached."),
+    "attachment_empty": _l("That file is empty."),
+    "assignee_unknown": _l("Choose a colleague from the list."),
+    "assignee_cannot_see_thread": _l("That colleague cannot see this conversation."),
     "waitlist_bad_choice": _l("Choose from the options shown."),
     "waitlist_full": _l("You can wait for at most 3 things at once. Leave one to add another."),
     "waitlist_duplicate": _l("You are already waiting for that."),

@@ -2,7 +2,10 @@
 
 
 class RuleError(Exception):
-    """A request the rules refuse; ``code`` names the rule (views translate it)."""
+    """A request the rules refuse; ``code`` names the rule (views translate it).
+    ``detail``: what it was about, when a sentence needs it (a file's name)."""
+
+    detail: str = ""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
