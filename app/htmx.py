@@ -16,6 +16,13 @@ def hx_redirect(response: Response, url: str) -> Response:
     return response
 
 
+def hx_retarget(response: Response, selector: str, swap: str = "outerHTML") -> Response:
+    """Swap this response somewhere else than the element asked (a form's errors)."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
+    return response
+
+
 def hx_trigger(response: Response, event: str, detail: object = None) -> Response:
     """Add an event to ``HX-Trigger``, merging with any already set."""
     existing = response.headers.get("HX-Trigger")

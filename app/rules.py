@@ -111,5 +111,7 @@ RULE_MESSAGES = {
 }
 
 
-def rule_message(code: str) -> str:
-    return str(RULE_MESSAGES.get(code, code))
+def rule_message(code: str, detail: str = "") -> str:
+    """The sentence for a rule code; with ``detail`` (a file's name), prefixed by it."""
+    sentence = str(RULE_MESSAGES.get(code, code))
+    return f"{detail}: {sentence}" if detail else sentence

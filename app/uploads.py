@@ -10,14 +10,25 @@ from models.conversations import MAX_ATTACHMENTS
 from models.errors import RuleError
 from models.messaging import Attachment
 
+FORM_LIMIT = 1024 * 1024  # any other request body
 # Every file at its largest, plus the form's text fields.
 UPLOAD_LIMIT = MAX_ATTACHMENTS * attachments.MAX_BYTES + 256 * 1024
 
 
-def allow_uploads() -> None:
-    """Call before reading the form of a route that takes files: the app-wide body
-    limit (1 MiB) is raised for this request only."""
-    request.max_content_length = UPLOAD_LIMIT
+UPLOAD_ATTR = "_upload_limit"
+
+
+def accepts_uploads(view):
+    """Mark a route that takes files: the body limit (``FORM_LIMIT``) is raised to
+    ``UPLOAD_LIMIT`` for its requests, before anything reads the body (the CSRF
+    check does, in ``app.create_app``'s request hook). Put it under the access rule
+    decorator."""
+    setattr(view, UPLOAD_ATTR, UPLOAD_LIMIT)
+    return view
+
+
+def upload_limit(view) -> int | None:
+    return getattr(view, UPLOAD_ATTR, None)
 
 
 async def store_files(field: str, *, client_id: int, by_id: int) -> list[Attachment]:

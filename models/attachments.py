@@ -19,6 +19,7 @@ from pathlib import Path
 
 from models.errors import RuleError
 from models.messaging import Attachment
+from models.people import User
 
 MAX_BYTES = 10 * 1024 * 1024
 KINDS = {
@@ -92,3 +93,30 @@ async def store(
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+
+
+async def visible_to(user: User, attachment_id: int) -> Attachment | None:
+    """The attachment if ``user`` takes part in its thread: staff who see the thread,
+    the client or a guardian with the messages right (messaging on). A file not
+    sent yet belongs to whoever uploaded it. None for anyone else."""
+    from models.access import client_accesses, staff_member_for
+    from models.conversations import staff_thread
+    from models.settings import settings_for
+
+    attachment = await Attachment.get_or_none(id=attachment_id).select_related("message")
+    if attachment is None:
+        return None
+    if attachment.message is None:
+        return attachment if attachment.uploaded_by_id == user.id else None
+    staff = await staff_member_for(user)
+    if staff is not None:
+        seen = await staff_thread(staff, attachment.message.thread_id)
+        return attachment if seen is not None else None
+    for access in await client_accesses(user):
+        if (
+            access.client.id == attachment.client_id
+            and access.allows("messages")
+            and (await settings_for(access.client))["messaging"]
+        ):
+            return attachment
+    return None

@@ -1,44 +1,289 @@
-"""My Messages: threads with the practice. Reading here; writing arrives with the
-messaging issue."""
+"""My Messages: the client's conversations with the practice, "Ask a Question", and
+the chat panel (the assistant that confirms, cancels, tells the balance...).
 
-from quart import Blueprint, abort, g
+Every write goes through ``models.conversations`` and is published to the live
+sockets after it commits. Without JavaScript each form posts and redirects; with
+htmx the new messages are swapped in and the socket skips what the tab shows.
+"""
 
-from app.auth import client_section
-from app.htmx import render_page
-from models import clock
-from models.messaging import Message, Thread
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from quart import Blueprint, Response, abort, current_app, g, redirect, request, send_file
+
+from app.auth import client_section, signed_in
+from app.forms import Form
+from app.htmx import hx_retarget, is_htmx, render_page, render_partial
+from app.net import client_ip
+from app.rules import rule_message
+from app.uploads import accepts_uploads, store_files
+from channels.chat.broker import message_posted
+from models import attachments, conversations
+from models.audit import READ, audit
+from models.errors import RuleError
+from models.messaging import TOPICS, Message, Thread
 
 blueprint = Blueprint("messages", __name__)
+SHOWN = 200  # the newest messages of a thread on its page
+
+
+def _assistant():
+    from channels.chat import assistant
+
+    return assistant
+
+
+async def newest_message_id() -> int:
+    """Read before a page's own queries: the socket replays anything newer."""
+    row = await Message.all().order_by("-id").first().values_list("id", flat=True)
+    return int(row or 0)
+
+
+def _topics() -> list[tuple[str, str]]:
+    """Who the client can write to: their provider (if they have one), scheduling, billing."""
+    from app.i18n import _
+
+    client = g.access.client
+    names = {
+        "provider": _("My provider")
+        + (f" ({client.primary_provider.user.display_name})" if client.primary_provider_id else ""),
+        "scheduler": _("Scheduling"),
+        "biller": _("Billing"),
+    }
+    return [(t, names[t]) for t in TOPICS if t != "provider" or client.primary_provider_id]
+
+
+async def _load_provider() -> None:
+    client = g.access.client
+    if client.primary_provider_id:
+        await client.fetch_related("primary_provider__user")
 
 
 @blueprint.get("/messages")
 @client_section(scope="messages", feature="messaging")
 async def get_messages():
+    after = await newest_message_id()
     threads = (
-        await Thread.filter(client_id=g.access.client.id)
+        await conversations.client_threads(g.access.client.id)
         .select_related("provider__user")
         .order_by("-last_message_at", "-id")
     )
-    unread = {
-        t: await Message.filter(thread_id=t, from_client_side=False, read_at__isnull=True).count()
-        for t in [th.id for th in threads]
-    }
-    return await render_page("views/client/messages.html", threads=threads, unread=unread)
+    chat = next((t for t in threads if t.kind == "chat"), None)
+    others = [t for t in threads if t.kind != "chat"]
+    unread = await conversations.unread_by_thread([t.id for t in threads], for_client=True)
+    return await render_page(
+        "views/client/messages.html",
+        threads=others,
+        chat=chat,
+        unread=unread,
+        live={"view": "threads", "after": after},
+    )
+
+
+# ---- Ask a Question ------------------------------------------------------------------
+
+
+async def _new_form(form: Form, status: int = 200) -> Response:
+    await _load_provider()
+    return await render_page(
+        "views/client/message_new.html", form=form, topics=_topics(), status=status
+    )
+
+
+@blueprint.get("/messages/new")
+@client_section(scope="messages", feature="messaging")
+async def get_new_message():
+    wanted = request.args.get("to", "")
+    return await _new_form(Form({"topic": wanted if wanted in TOPICS else ""}))
+
+
+@blueprint.post("/messages/new")
+@client_section(scope="messages", feature="messaging")
+@accepts_uploads
+async def post_new_message():
+    form = Form.of(await request.form)
+    topic = form.value("topic")
+    await _load_provider()
+    if topic not in dict(_topics()):
+        form.errors["topic"] = rule_message("message_topic_unknown")
+    subject = form.text("subject", max_length=conversations.MAX_SUBJECT)
+    if not form.ok:
+        return await _new_form(form, 422)
+    try:
+        files = await store_files("files", client_id=g.access.client.id, by_id=g.user.id)
+        message = await conversations.start_thread(
+            g.access.client,
+            by=g.user,
+            topic=topic,
+            subject=subject or "",
+            body=form.value("body"),
+            attachment_ids=[f.id for f in files],
+        )
+    except RuleError as error:
+        form.errors["files" if error.code.startswith("attachment") else "body"] = rule_message(
+            error.code, error.detail
+        )
+        return await _new_form(form, 422)
+    await message_posted(
+        message, client_id=g.access.client.id, practice_id=g.access.client.practice_id
+    )
+    return redirect(f"/messages/{message.thread_id}", 303)
+
+
+# ---- one conversation ----------------------------------------------------------------
+
+
+async def _thread_or_404(thread_id: int) -> Thread:
+    thread = await conversations.client_thread(g.access.client.id, thread_id)
+    if thread is None:
+        abort(404)
+    return thread
+
+
+async def _thread_page(thread: Thread, form: Form | None = None, status: int = 200):
+    after = await newest_message_id()
+    newest = (
+        await Message.filter(thread_id=thread.id)
+        .order_by("-id")
+        .limit(SHOWN)
+        .select_related("sender")
+        .prefetch_related("attachments")
+    )
+    await conversations.mark_read(thread, by_client_side=True)
+    await thread.fetch_related("provider__user") if thread.provider_id else None
+    return await render_page(
+        "views/client/thread.html",
+        thread=thread,
+        messages=list(reversed(newest)),
+        form=form or Form({}),
+        quick_replies=_assistant().starting_replies(g.locale) if thread.kind == "chat" else [],
+        live={"view": "thread", "thread": thread.id, "after": after},
+        status=status,
+    )
 
 
 @blueprint.get("/messages/<id:thread_id>")
 @client_section(scope="messages", feature="messaging")
 async def get_thread(thread_id: int):
-    thread = (
-        await Thread.filter(id=thread_id, client_id=g.access.client.id)
-        .select_related("provider__user")
-        .first()
+    return await _thread_page(await _thread_or_404(thread_id))
+
+
+@blueprint.get("/messages/chat")
+@client_section(scope="messages", feature="messaging")
+async def get_chat():
+    return await _thread_page(await conversations.chat_thread(g.access.client))
+
+
+async def _appended(thread: Thread, messages: list[Message]) -> Response:
+    """With htmx: the new messages, appended to the thread's list (the form resets)."""
+    for message in messages:
+        await message.fetch_related("sender", "attachments")
+    return await render_partial(
+        "partials/_messages_appended.html", thread=thread, messages=messages, empty_form=Form({})
     )
-    if thread is None:
+
+
+async def _form_error(thread: Thread, form: Form) -> Response:
+    if is_htmx():
+        response = await render_partial(
+            "partials/_message_form.html", thread=thread, form=form, status=422
+        )
+        return hx_retarget(response, f"#thread-{thread.id}-form", "outerHTML")
+    return await _thread_page(thread, form, 422)
+
+
+@blueprint.post("/messages/<id:thread_id>/reply")
+@client_section(scope="messages", feature="messaging")
+@accepts_uploads
+async def post_reply(thread_id: int):
+    thread = await _thread_or_404(thread_id)
+    form = Form.of(await request.form)
+    try:
+        files = await store_files("files", client_id=thread.client_id, by_id=g.user.id)
+        message = await conversations.post(
+            thread,
+            by=g.user,
+            from_client_side=True,
+            body=form.value("body"),
+            attachment_ids=[f.id for f in files],
+        )
+    except RuleError as error:
+        field = "files" if error.code.startswith("attachment") else "body"
+        form.errors[field] = rule_message(error.code, error.detail)
+        return await _form_error(thread, form)
+    await message_posted(
+        message, client_id=thread.client_id, practice_id=g.access.client.practice_id
+    )
+    if is_htmx():
+        return await _appended(thread, [message])
+    return redirect(f"/messages/{thread.id}#message-{message.id}", 303)
+
+
+@blueprint.post("/messages/chat")
+@client_section(scope="messages", feature="messaging")
+async def post_chat():
+    form = Form.of(await request.form)
+    appointment = form.value("appointment_id")
+    try:
+        answer = await _assistant().chat(
+            g.access,
+            g.user,
+            form.value("body"),
+            appointment_id=int(appointment)
+            if appointment.isascii() and appointment.isdigit() and len(appointment) < 12
+            else None,
+            accept_fee=form.value("accept_fee") == "1",
+            ip=client_ip(),
+        )
+    except RuleError as error:
+        form.errors["body"] = rule_message(error.code)
+        return await _form_error(await conversations.chat_thread(g.access.client), form)
+    if not is_htmx():
+        return redirect("/messages/chat", 303)
+    said = [answer.said] + ([answer.reply] if answer.reply else [])
+    response = await _appended(answer.thread, said)
+    quick = await render_partial(
+        "partials/_quick_replies.html",
+        quick_replies=answer.quick_replies or _assistant().starting_replies(g.locale),
+        thread=answer.thread,
+        oob=True,
+    )
+    body = await response.get_data(as_text=True) + await quick.get_data(as_text=True)
+    response.set_data(body)
+    return response
+
+
+# ---- attachments ----------------------------------------------------------------------
+
+
+@blueprint.get("/messages/attachments/<id:attachment_id>")
+@signed_in
+async def get_attachment(attachment_id: int):
+    """A file sent with a message, to the thread's participants only (404 to anyone
+    else); a file not sent yet, only to whoever uploaded it."""
+    attachment = await attachments.visible_to(g.user, attachment_id)
+    if attachment is None:
         abort(404)
-    messages = await Message.filter(thread_id=thread.id).select_related("sender").order_by("id")
-    # Opening a thread is reading it: what the practice wrote is now read.
-    await Message.filter(thread_id=thread.id, from_client_side=False, read_at__isnull=True).update(
-        read_at=clock.now()
+    path = attachments.path_of(attachment, current_app.config["PORTAL"].data_dir)
+    if not path.is_file():
+        abort(404)
+    await audit(
+        g.user,
+        READ,
+        client_id=attachment.client_id,
+        category="messages",
+        via="web",
+        ip=client_ip(),
+        object_type="attachment",
+        object_id=attachment.id,
+        page=request.endpoint,
     )
-    return await render_page("views/client/thread.html", thread=thread, messages=messages)
+    response = await send_file(path, mimetype=attachment.content_type, conditional=False)
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(
+        attachment.filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
