@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from app.config import Config
-from channels import appointment_mail, email
+from channels import appointment_mail, email, message_mail
 from models import clock, waitlist
 from models.security import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, Session
 
@@ -53,6 +53,13 @@ async def offer_openings() -> None:
         log.info("queued %d appointment email(s)", told)
 
 
+async def message_notices() -> None:
+    """Email notices of secure messages left unread a few minutes (no content)."""
+    noticed = await message_mail.send_message_notices()
+    if noticed:
+        log.info("queued %d message notice(s)", noticed)
+
+
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
     """Until ``stop`` or ``wake`` is set, or ``timeout`` seconds have passed."""
     waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
@@ -85,6 +92,10 @@ async def run_forever(stop: asyncio.Event | None = None, config: Config | None =
             await offer_openings()
         except Exception:
             log.exception("waitlist pass failed")
+        try:
+            await message_notices()
+        except Exception:
+            log.exception("message notice pass failed")
         try:
             await deliver(config)
         except Exception:
