@@ -67,6 +67,13 @@ def gettext(message: str, **variables) -> str:
     return text % variables if variables else text
 
 
+def gettext_in(locale: str, message: str, **variables) -> str:
+    """``gettext`` in an explicit language: for words stored for someone else to read
+    later (the chat assistant answers in the client's language, whoever is signed in)."""
+    text = _translations(locale if locale in LANGUAGES else DEFAULT).gettext(message)
+    return text % variables if variables else text
+
+
 def ngettext(singular: str, plural: str, n: int, **variables) -> str:
     variables.setdefault("num", n)
     return _translations().ngettext(singular, plural, n) % variables
