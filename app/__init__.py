@@ -150,3 +150,7 @@ def _register_blueprints(app: Quart) -> None:
     from channels.chat import socket  # /ws: live messages and badges (issue 5)
 
     app.register_blueprint(socket.blueprint)
+
+    from app.routes import inbox  # the staff inbox: queues, conversations, replies (issue 5)
+
+    app.register_blueprint(inbox.blueprint)

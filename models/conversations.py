@@ -100,9 +100,22 @@ def inbox(staff: StaffMember, *, queue: str = "", show: str = "open") -> QuerySe
     return query
 
 
+async def queues_for(staff: StaffMember) -> list[str]:
+    """The inbox queues a staff member sees, in the tabs' order: their roles' queues,
+    and any other holding a thread they may read (a provider's clients' chat threads
+    are scheduling's)."""
+    topics = topics_for(staff)
+    if topics is None:
+        return list(QUEUE_OF_TOPIC.values())
+    held = set(topics) | ({"provider"} if staff.has_role(Role.PROVIDER) else set())
+    held |= set(await staff_threads(staff).distinct().values_list("topic", flat=True))
+    return [queue for topic, queue in QUEUE_OF_TOPIC.items() if topic in held]
+
+
 async def queue_counts(staff: StaffMember) -> dict[str, int]:
-    """Unread client messages per queue this staff member sees (for the inbox tabs)."""
-    counts = {queue: 0 for queue in QUEUE_OF_TOPIC.values()}
+    """Unread client messages per queue this staff member sees (for the inbox tabs):
+    one key per queue of ``queues_for``, zero included."""
+    counts = {queue: 0 for queue in await queues_for(staff)}
     rows = (
         await Message.filter(
             thread_id__in=Subquery(staff_threads(staff).values("id")),
@@ -113,7 +126,8 @@ async def queue_counts(staff: StaffMember) -> dict[str, int]:
         .only("id", "thread__topic")
     )
     for row in rows:
-        counts[QUEUE_OF_TOPIC.get(row.thread.topic, "scheduling")] += 1
+        queue = QUEUE_OF_TOPIC.get(row.thread.topic, "scheduling")
+        counts[queue] = counts.get(queue, 0) + 1
     return counts
 
 

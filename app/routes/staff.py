@@ -1,4 +1,4 @@
-"""The staff shell: inbox, requests, clients and calendar, by role."""
+"""The staff shell: requests, clients and calendar, by role (the inbox: app/routes/inbox.py)."""
 
 from datetime import timedelta
 
@@ -13,34 +13,11 @@ from app.routes.staff_accounts import clients_page
 from app.rules import rule_message
 from models import clock, requests
 from models.errors import RuleError
-from models.messaging import Thread
 from models.people import Role
 from models.scheduling import UPCOMING_STATUSES, Appointment, AppointmentStatus
 
 blueprint = Blueprint("staff", __name__, url_prefix="/staff")
 CALENDAR_DAYS = 7
-
-
-def _threads_for(staff):
-    query = Thread.filter(client__practice_id=staff.practice_id)
-    if staff.has_role(Role.ADMIN):
-        return query
-    topics = [r for r in ("scheduler", "biller") if staff.has_role(r)]
-    if staff.has_role(Role.PROVIDER):
-        return query.filter(Q(provider_id=staff.id) | Q(topic__in=topics))
-    return query.filter(topic__in=topics)
-
-
-@blueprint.get("/")
-@staff_only()
-async def get_inbox():
-    threads = (
-        await _threads_for(g.staff)
-        .select_related("client", "provider__user")
-        .order_by("-last_message_at")
-        .limit(50)
-    )
-    return await render_page("views/staff/inbox.html", threads=threads)
 
 
 def _own_calendar(query):

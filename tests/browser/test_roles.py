@@ -78,7 +78,7 @@ def test_staff_land_on_staff_pages(page, portal, problems, username):
     assert portal.path_of(page) == "/staff/"
     expect(page.locator("main#main h1")).to_have_text("Inbox")
     menu = page.locator("nav#staff-menu")
-    expect(menu.locator('a[href="/staff/"]')).to_have_attribute("aria-current", "page")
+    expect(menu.locator('a[href="/staff/inbox"]')).to_have_attribute("aria-current", "page")
     expect(page.locator("nav#client-menu")).to_have_count(0)
     settings_link = menu.get_by_role("link", name="Practice settings")
     name = username.split("@")[0]
