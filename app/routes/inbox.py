@@ -8,7 +8,7 @@ and redirects (303) back to the conversation; with htmx the answer is swapped in
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, g, redirect, request
+from quart import Blueprint, Response, abort, current_app, g, redirect, request
 from tortoise.expressions import RawSQL
 
 from app.auth import staff_only
@@ -162,7 +162,7 @@ async def get_thread(thread_id: int):
 
 async def _reply_form(thread: Thread, form: Form, status: int, message: Message | None = None):
     """The reply box (fresh or with its errors), and the new message out of band."""
-    body = await render("views/staff/thread.html", "reply", thread=thread, form=form, oob=False)
+    body = await render("views/staff/thread.html", "reply", thread=thread, form=form)
     if message is not None:
         body += fragments.message_item(message, client_side=False, tz=g.staff.practice.time_zone)
     return vary_on_htmx(Response(body, status=status, content_type="text/html; charset=utf-8"))
@@ -176,8 +176,7 @@ async def _refused(thread: Thread, form: Form, field: str, text: str) -> Respons
 
 
 async def _discard(stored: list[Attachment]) -> None:
-    from quart import current_app
-
+    """Files kept for a reply that was then refused: gone again."""
     data_dir = current_app.config["PORTAL"].data_dir
     for attachment in stored:
         attachments.path_of(attachment, data_dir).unlink(missing_ok=True)
