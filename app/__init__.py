@@ -6,11 +6,10 @@ import logging
 
 from quart import Quart, abort, g, request
 
-from app import errors, i18n, security
+from app import errors, i18n, security, uploads
 from app.auth import load_session, rule_of, stage_redirect
 from app.config import ROOT, Config
 from app.converters import IdConverter
-from app.uploads import FORM_LIMIT, UPLOAD_LIMIT, upload_limit
 from channels import email
 from channels.chat import broker as live
 from channels.chat import socket as live_socket
@@ -24,9 +23,7 @@ def create_app(config: Config | None = None) -> Quart:
     app.config["PORTAL"] = config
     audit.configure(config.audit_key)
     app.url_map.converters["id"] = IdConverter
-    # The largest body any route takes (files); each request's own limit is set in
-    # the request hook: FORM_LIMIT, or UPLOAD_LIMIT for routes marked accepts_uploads.
-    app.config["MAX_CONTENT_LENGTH"] = UPLOAD_LIMIT
+    uploads.install(app)  # 1 MiB bodies, and files up to 10 MB where a route takes them
     app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     app.config["TEMPLATES_AUTO_RELOAD"] = False
@@ -65,8 +62,6 @@ def _install_request_hooks(app: Quart) -> None:
         if view is not None and rule is None:
             abort(403)  # deny by default: a route must declare who may use it
         g.user = g.session = None
-        # Before anything (the CSRF check) reads the body.
-        request.max_content_length = upload_limit(view) or FORM_LIMIT
         if rule == "webhook" or request.endpoint == "static":
             return
         await load_session()

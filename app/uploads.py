@@ -3,7 +3,9 @@ and storing each file through ``models.attachments`` (checked from its bytes).""
 
 from __future__ import annotations
 
-from quart import current_app, request
+from quart import Quart, Request, current_app, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from models import attachments
 from models.conversations import MAX_ATTACHMENTS
@@ -29,6 +31,34 @@ def accepts_uploads(view):
 
 def upload_limit(view) -> int | None:
     return getattr(view, UPLOAD_ATTR, None)
+
+
+def install(app: Quart) -> None:
+    """Give each request the body limit of the route it is for, from the start.
+
+    Quart fixes a request body's limit when the request is made (app-wide
+    ``MAX_CONTENT_LENGTH``), before routing; raising it later in a hook does not
+    reach the body. So the request class looks the route up first: FORM_LIMIT for
+    every route, UPLOAD_LIMIT for those marked ``accepts_uploads``. A body over the
+    limit is a 413 whether it says its length or streams it.
+    """
+
+    class PortalRequest(Request):
+        def __init__(self, method: str, scheme: str, path: str, *args, **kwargs) -> None:
+            kwargs["max_content_length"] = _route_limit(app, method, path)
+            super().__init__(method, scheme, path, *args, **kwargs)
+            self.max_content_length = kwargs["max_content_length"]
+
+    app.request_class = PortalRequest
+    app.config["MAX_CONTENT_LENGTH"] = FORM_LIMIT
+
+
+def _route_limit(app: Quart, method: str, path: str) -> int:
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method)
+    except (HTTPException, RequestRedirect):
+        return FORM_LIMIT
+    return upload_limit(app.view_functions.get(endpoint)) or FORM_LIMIT
 
 
 async def store_files(field: str, *, client_id: int, by_id: int) -> list[Attachment]:

@@ -14,7 +14,7 @@ from quart import Blueprint, Response, abort, current_app, g, redirect, request,
 
 from app.auth import client_section, signed_in
 from app.forms import Form
-from app.htmx import hx_retarget, is_htmx, render_page, render_partial
+from app.htmx import is_htmx, render_page, render_partial
 from app.net import client_ip
 from app.rules import rule_message
 from app.uploads import accepts_uploads, store_files
@@ -175,21 +175,24 @@ async def get_chat():
     return await _thread_page(await conversations.chat_thread(g.access.client))
 
 
-async def _appended(thread: Thread, messages: list[Message]) -> Response:
-    """With htmx: the new messages, appended to the thread's list (the form resets)."""
+async def _appended(thread: Thread, messages: list[Message], quick_replies=()) -> Response:
+    """With htmx: a fresh form, and the new messages appended out of band."""
     for message in messages:
         await message.fetch_related("sender", "attachments")
     return await render_partial(
-        "partials/_messages_appended.html", thread=thread, messages=messages, empty_form=Form({})
+        "partials/_messages_appended.html",
+        thread=thread,
+        messages=messages,
+        empty_form=Form({}),
+        quick_replies=list(quick_replies),
     )
 
 
 async def _form_error(thread: Thread, form: Form) -> Response:
-    if is_htmx():
-        response = await render_partial(
+    if is_htmx():  # the form, with its errors, replaces itself
+        return await render_partial(
             "partials/_message_form.html", thread=thread, form=form, status=422
         )
-        return hx_retarget(response, f"#thread-{thread.id}-form", "outerHTML")
     return await _thread_page(thread, form, 422)
 
 
@@ -242,16 +245,8 @@ async def post_chat():
     if not is_htmx():
         return redirect("/messages/chat", 303)
     said = [answer.said] + ([answer.reply] if answer.reply else [])
-    response = await _appended(answer.thread, said)
-    quick = await render_partial(
-        "partials/_quick_replies.html",
-        quick_replies=answer.quick_replies or _assistant().starting_replies(g.locale),
-        thread=answer.thread,
-        oob=True,
-    )
-    body = await response.get_data(as_text=True) + await quick.get_data(as_text=True)
-    response.set_data(body)
-    return response
+    replies = answer.quick_replies or _assistant().starting_replies(g.locale)
+    return await _appended(answer.thread, said, replies)
 
 
 # ---- attachments ----------------------------------------------------------------------
