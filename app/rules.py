@@ -5,6 +5,7 @@ from app.i18n import lazy_gettext as _l
 RULE_MESSAGES = {
     # Secure messaging (models/conversations.py, models/attachments.py).
     "message_empty": _l("Write a message or attach a file."),
+    "messaging_off": _l("Secure messaging is not available for this client."),
     "message_too_long": _l("A message can be at most 5,000 characters. Split it in two."),
     "message_control_characters": _l("The message contains characters that cannot be sent."),
     "message_topic_unknown": _l("Choose who the message is for."),
