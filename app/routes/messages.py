@@ -227,16 +227,16 @@ async def post_reply(thread_id: int):
 @client_section(scope="messages", feature="messaging")
 async def post_chat():
     form = Form.of(await request.form)
-    appointment = form.value("appointment_id")
+    numbers = Form(dict(form.data))
+    appointment_id = numbers.integer("appointment_id") if form.value("appointment_id") else None
+    accept_fee = numbers.integer("accept_fee", minimum=0) if form.value("accept_fee") else 0
     try:
         answer = await _assistant().chat(
             g.access,
             g.user,
             form.value("body"),
-            appointment_id=int(appointment)
-            if appointment.isascii() and appointment.isdigit() and len(appointment) < 12
-            else None,
-            accept_fee=form.value("accept_fee") == "1",
+            appointment_id=appointment_id,
+            accept_fee=accept_fee or 0,
             ip=client_ip(),
         )
     except RuleError as error:

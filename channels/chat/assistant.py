@@ -47,12 +47,12 @@ MAX_ID = 2**31  # ids are 32-bit integers
 @dataclass(frozen=True)
 class QuickReply:
     """A button under an answer: pressing it sends ``text`` to ``chat`` with
-    ``appointment_id`` and ``accept_fee``."""
+    ``appointment_id`` and ``accept_fee`` (the late fee, in cents, the button showed)."""
 
     label: str
     text: str
     appointment_id: int | None = None
-    accept_fee: bool = False
+    accept_fee: int = 0
 
 
 @dataclass
@@ -87,7 +87,7 @@ class _Turn:
     locale: str
     ip: str
     appointment_id: int | None
-    accept_fee: bool
+    accept_fee: int
 
     def _(self, message: str, **variables) -> str:
         return gettext_in(self.locale, message, **variables)
@@ -133,7 +133,7 @@ async def chat(
     text: str,
     *,
     appointment_id: int | None = None,
-    accept_fee: bool = False,
+    accept_fee: int = 0,
     ip: str = "",
 ) -> Answer:
     """Answer one chat message from ``user`` acting for ``access.client``.
@@ -143,7 +143,8 @@ async def chat(
     messaging is switched off or a guardian lacks the messages right (the route
     checks both first; this is the backstop). ``appointment_id``: the appointment a
     quick reply named (anyone else's is ignored). ``accept_fee``: the client pressed
-    "Cancel and pay the late fee" for that appointment.
+    "Cancel and pay the $X late fee" for that appointment: X, in cents. A fee that
+    has risen since is offered again, never charged unseen.
     """
     draft = Draft.of(text)
     turn = await _turn(access, user, ip, appointment_id, accept_fee)
@@ -183,7 +184,7 @@ async def chat(
 
 
 async def _turn(
-    access: ClientAccess, user: User, ip: str, appointment_id: int | None, accept_fee: bool
+    access: ClientAccess, user: User, ip: str, appointment_id: int | None, accept_fee: int
 ) -> _Turn:
     client = access.client
     practice = client.practice
@@ -198,7 +199,7 @@ async def _turn(
         locale=locale_of(client),
         ip=ip,
         appointment_id=appointment_id,
-        accept_fee=bool(accept_fee),
+        accept_fee=max(int(accept_fee), 0),
     )
 
 
@@ -317,7 +318,7 @@ async def _cancel_one(turn: _Turn, appointment: Appointment) -> _Outcome:
     terms = appointment.cancellation_terms(turn.practice, within_24h=within_24h)
     if terms.tier == "blocked":
         return _Outcome(_blocked_text(turn, when))
-    if terms.fee_cents > 0 and not turn.accept_fee:
+    if terms.fee_cents > turn.accept_fee:  # not accepted, or the fee rose since
         return _late_offer(turn, appointment, terms.fee_cents)
     try:
         done = await appointment.cancel(
@@ -358,7 +359,7 @@ def _late_offer(turn: _Turn, appointment: Appointment, fee_cents: int) -> _Outco
         turn._("Cancel and pay the %(fee)s late fee", fee=fee),
         turn._("Cancel my appointment"),
         appointment_id=appointment.id,
-        accept_fee=True,
+        accept_fee=fee_cents,
     )
     return _Outcome(text, [button])
 

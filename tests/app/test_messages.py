@@ -181,3 +181,41 @@ async def test_messaging_switched_off_for_the_client_closes_the_section(client, 
     response = await send(client, f"/messages/{cast.thread.id}/reply", {"body": "hi"})
     assert response.status_code == 404
     assert not await Message.filter(body="hi").exists()
+
+
+async def test_the_chat_answers_the_balance_at_once_and_keeps_both_messages(client, cast):
+    await sign_in(client, "alice")
+    response = await send(client, "/messages/chat", {"body": "BAL"}, headers=HX)
+    assert response.status_code == 200
+    html = await response.get_data(as_text=True)
+    thread = await Thread.get(client_id=cast.alice.id, kind="chat")
+    said, reply = await Message.filter(thread_id=thread.id).order_by("id")
+    assert said.body == "BAL" and said.intent == "balance" and said.read_at is not None
+    assert reply.automated and "$" in reply.body
+    assert f'id="message-{said.id}"' in html and f'id="message-{reply.id}"' in html
+    assert 'id="quick-replies"' in html
+
+
+async def test_a_late_cancel_in_the_chat_needs_the_fee_button_and_a_tampered_one_does_nothing(
+    client, cast
+):
+    await sign_in(client, "alice")
+    appointment = cast.a_tomorrow
+    response = await send(
+        client, "/messages/chat", {"body": "cancel", "appointment_id": str(appointment.id)}
+    )
+    assert response.status_code == 303
+    await appointment.refresh_from_db()
+    assert appointment.status == "scheduled"
+    for tampered in ({"appointment_id": "x1"}, {"accept_fee": "-5"}, {"accept_fee": "1"}):
+        data = {"body": "cancel", "appointment_id": str(appointment.id), **tampered}
+        assert (await send(client, "/messages/chat", data)).status_code in (303, 422)
+        await appointment.refresh_from_db()
+        assert appointment.status == "scheduled"
+
+
+async def test_the_chat_page_offers_the_quick_replies(client, cast):
+    await sign_in(client, "alice")
+    html = await (await client.get("/messages/chat")).get_data(as_text=True)
+    assert 'id="quick-replies"' in html and "Balance" in html and "Reminders off" in html
+    assert 'data-view="thread"' in html

@@ -201,7 +201,7 @@ async def test_a_late_cancellation_waits_for_the_fee_to_be_accepted(cast):
             "Cancel and pay the $50.00 late fee",
             "Cancel my appointment",
             appointment_id=cast.a_tomorrow.id,
-            accept_fee=True,
+            accept_fee=5000,
         )
     ]
     button = offer.quick_replies[0]
