@@ -213,10 +213,14 @@ class Connection:
             for message in batch:
                 touched.add(message.thread_id)
                 if self._shows_thread(message.thread_id):
+                    # Each message frame moves the tab's cursor to itself: a socket
+                    # that drops mid catch-up resumes after the last message it
+                    # delivered, not from the start of the catch-up again.
                     frames.append(
                         fragments.message_item(
                             message, client_side=self.viewer.client_side, tz=self.viewer.tz
                         )
+                        + fragments.cursor(message.id)
                     )
             self.cursor = batch[-1].id
             if len(batch) < BATCH:
@@ -272,8 +276,11 @@ class Connection:
             unread = await conversations.unread_by_thread([t.id for t in threads], for_client=False)
             for thread in sorted(threads, key=_recency):
                 frames.append(fragments.inbox_row(thread, unread=unread[thread.id], tz=viewer.tz))
-            for gone in touched - {t.id for t in threads}:
-                frames.append(fragments.remove_row(f"inbox-thread-{gone}"))
+            gone = touched - {t.id for t in threads}
+            if gone:  # left this tab's filter; threads this person cannot see are not named
+                visible = self._visible_threads().filter(id__in=gone)
+                for thread_id in await visible.values_list("id", flat=True):
+                    frames.append(fragments.remove_row(f"inbox-thread-{thread_id}"))
         counts = await conversations.queue_counts(viewer.staff)
         if self.view.name == "inbox":
             frames.append(fragments.inbox_tabs(counts, queue=self.view.queue, show=self.view.show))
@@ -406,13 +413,13 @@ async def live_socket():
         # Either ends the socket: the browser went away (read) or we close it (write).
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        broker.unlisten(connection.hear)
+        _open.discard(connection)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        broker.unlisten(connection.hear)
-        _open.discard(connection)
     if connection.close_code is not None:
         with contextlib.suppress(Exception):
             await websocket.close(connection.close_code, connection.close_reason)
@@ -422,7 +429,10 @@ _mark(live_socket, "websocket")
 
 
 async def _send(frame: str) -> None:
-    await asyncio.wait_for(websocket.send(frame), SEND_TIMEOUT)
+    # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that lands as
+    # the send completes, and the writer then outlives its socket (gh-86296).
+    async with asyncio.timeout(SEND_TIMEOUT):
+        await websocket.send(frame)
 
 
 async def _write(connection: Connection) -> None:
@@ -449,7 +459,8 @@ async def _read(connection: Connection) -> None:
     window_start, frames = loop.time(), 0
     while True:
         raw = await websocket.receive()
-        if len(raw) > MAX_FRAME:
+        # Bytes, not characters: 64 Ki characters of text can be 256 KiB.
+        if (len(raw.encode()) if isinstance(raw, str) else len(raw)) > MAX_FRAME:
             connection.close(CLOSE_TOO_BIG, "frame too big")
             await asyncio.sleep(0)  # let the writer see it and stop
             return
