@@ -214,6 +214,7 @@ async def post(
             if usable != len(ids):
                 raise RuleError("attachment_not_found")
         message = await Message.create(
+            created_at=now,  # the domain's clock (models.clock), like every other time
             thread_id=thread.id,
             sender_id=by.id if by else None,
             from_client_side=from_client_side,
@@ -229,7 +230,9 @@ async def post(
         if ids:
             await Attachment.filter(id__in=ids).update(message_id=message.id)
         changes: dict = {"last_message_at": now}
-        if from_client_side and thread.status == "done":
+        if from_client_side and not read and thread.status == "done":
+            # Something for staff to read: the thread is back in the open list (a
+            # chat the assistant settled, stored read, leaves it done).
             changes.update(status="open", done_at=None)
         await Thread.filter(id=thread.id).update(**changes)
         for key, value in changes.items():

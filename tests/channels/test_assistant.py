@@ -505,3 +505,14 @@ async def test_the_clock_decides_what_is_upcoming(cast):
     access, user = await alice()
     answer = await chat(access, user, "confirm")
     assert answer.reply.body == "You have no appointments waiting for confirmation."
+
+
+async def test_a_settled_chat_leaves_a_done_chat_thread_done_and_a_question_reopens_it(cast):
+    thread = await conversations.chat_thread(cast.alice)
+    await conversations.set_done(thread, True)
+    user = await User.get(id=cast.alice.user_id)
+    access = (await client_accesses(user))[0]
+    await chat(access, user, "balance")
+    assert (await Thread.get(id=thread.id)).status == "done"
+    await chat(access, user, "Can I bring my partner next time?")
+    assert (await Thread.get(id=thread.id)).status == "open"
