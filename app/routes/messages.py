@@ -70,13 +70,12 @@ async def get_messages():
         .order_by("-last_message_at", "-id")
     )
     chat = next((t for t in threads if t.kind == "chat"), None)
-    others = [t for t in threads if t.kind != "chat"]
     unread = await conversations.unread_by_thread([t.id for t in threads], for_client=True)
     return await render_page(
         "views/client/messages.html",
-        threads=others,
+        threads=threads,
         chat=chat,
-        unread=unread,
+        unread_counts=unread,
         live={"view": "threads", "after": after},
     )
 

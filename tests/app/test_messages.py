@@ -35,6 +35,9 @@ async def test_the_list_shows_conversations_with_unread_counts(client, cast):
     await sign_in(client, "alice")
     html = await (await client.get("/messages")).get_data(as_text=True)
     assert "Sleep diary" in html and "1 unread" in html
+    row = html[html.index(f'id="thread-row-{cast.thread.id}"') :]
+    row = row[: row.index("</li>")]
+    assert '<span class="badge">1<span class="visually-hidden"> unread' in row
     assert "Bob's receipt" not in html
     assert 'id="live-view"' in html and 'data-view="threads"' in html
 
