@@ -207,6 +207,7 @@ class Connection:
                 .order_by("id")
                 .limit(BATCH)
                 .select_related("sender")
+                .prefetch_related("attachments")
             )
             if not batch:
                 break

@@ -46,3 +46,32 @@ async def test_a_staff_reply_reaches_the_clients_open_thread(app, cast):
         frames = await frames_until(ws, lambda f: "See you Tuesday." in f)
     newest = await Message.filter(thread_id=cast.thread.id).order_by("-id").first()
     assert message_ids(frames) == [newest.id]
+
+
+async def test_a_pushed_message_carries_its_attachment_links(app, cast, tmp_path):
+    from models import attachments
+
+    alice = app.test_client()
+    await sign_in(alice, "alice")
+    penny = await User.get(id=cast.penny.user_id)
+    last = await Message.filter(thread_id=cast.thread.id).order_by("-id").first()
+    url = f"/ws?view=thread&thread={cast.thread.id}&after={last.id}"
+    async with alice.websocket(url, headers=ORIGIN) as ws:
+        await quiet(ws)
+        stored = await attachments.store(
+            b"%PDF-1.4 test",
+            filename="plan.pdf",
+            client_id=cast.alice.id,
+            uploaded_by_id=penny.id,
+            data_dir=tmp_path,
+        )
+        message = await conversations.post(
+            cast.thread,
+            by=penny,
+            from_client_side=False,
+            body="Your plan",
+            attachment_ids=[stored.id],
+        )
+        await message_posted(message, client_id=cast.alice.id, practice_id=cast.alice.practice_id)
+        frames = await frames_until(ws, lambda f: "Your plan" in f)
+    assert f'href="/messages/attachments/{stored.id}"' in "".join(frames)
