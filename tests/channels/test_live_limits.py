@@ -91,8 +91,9 @@ async def test_a_frame_of_64_kib_is_still_read(app, cast):
     await sign_in(alice, "alice")
     async with alice.websocket(_thread_url(cast), headers=ORIGIN) as ws:
         await _settled(ws)
-        padding = " " * (64 * 1024 - 40)
-        frame = json.dumps({"type": "nothing", "pad": padding})[: 64 * 1024]
+        head = '{"type": "nothing", "pad": "'
+        frame = head + "x" * (64 * 1024 - len(head) - 2) + '"}'
+        assert len(frame.encode()) == 64 * 1024
         await ws.send(frame)
         frames = await frames_until(ws, lambda f: "live-status" in f)
     assert "That was not understood." in frames[-1]
