@@ -513,15 +513,15 @@ async def measure(args: argparse.Namespace, database_url: str, tmp: Path) -> dic
 def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     targets = []
     for key, label, bound in (
-        ("one_process", "one process", TARGET_ONE_P99_MS),
-        ("two_processes", "two processes via Redis", TARGET_TWO_P99_MS),
+        ("one_process", "1 process", TARGET_ONE_P99_MS),
+        ("two_processes", "2 via Redis", TARGET_TWO_P99_MS),
     ):
         if key in result:
             r = result[key]
             p99 = r["latency_ms"]["p99"]
             targets.append(
                 {
-                    "name": f"live: post -> {r['staff_sockets']} staff sockets, {label}, p99 (ms)",
+                    "name": f"live p99 to {r['staff_sockets']} staff, {label} (ms)",
                     "target": f"<= {bound:g}",
                     "value": p99,
                     "pass": not math.isnan(p99) and p99 <= bound and not r["missing"],
@@ -531,7 +531,7 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         value = result["memory"]["per_socket_kib"]
         targets.append(
             {
-                "name": "live: memory per open socket (KiB)",
+                "name": "live memory per open socket (KiB)",
                 "target": f"< {TARGET_SOCKET_KIB:g}",
                 "value": value,
                 "pass": not math.isnan(value) and value < TARGET_SOCKET_KIB,
@@ -599,7 +599,7 @@ def print_report(result: dict[str, Any]) -> None:
         )
     for target in result["targets"]:
         mark = "PASS" if target["pass"] else "MISS"
-        print(f"  {mark}  {target['name']:<60} {fmt(target['value']):>8}  ({target['target']})")
+        print(f"  {mark}  {target['name']:<40} {fmt(target['value']):>8}  ({target['target']})")
     for warning in result.get("warnings", []):
         print(f"  note: {warning}")
     for problem in result["problems"]:
