@@ -38,7 +38,7 @@ def create_app(config: Config | None = None) -> Quart:
         i18n.load_catalogs()
         await init_db(config.database_url)
         email.configure(config)
-        await live.broker.start(config.redis_url)
+        await live.broker.start(config.redis_url, deployment=config.database_url)
         if config.embedded_worker and not config.testing:
             from app.worker import run_forever
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -122,12 +123,13 @@ async def queue_counts(staff: StaffMember) -> dict[str, int]:
             from_client_side=True,
             read_at__isnull=True,
         )
-        .select_related("thread")
-        .only("id", "thread__topic")
+        .annotate(n=Count("id"))
+        .group_by("thread__topic")
+        .values_list("thread__topic", "n")
     )
-    for row in rows:
-        queue = QUEUE_OF_TOPIC.get(row.thread.topic, "scheduling")
-        counts[queue] = counts.get(queue, 0) + 1
+    for topic, n in rows:
+        queue = QUEUE_OF_TOPIC.get(topic, "scheduling")
+        counts[queue] = counts.get(queue, 0) + n
     return counts
 
 

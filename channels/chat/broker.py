@@ -6,7 +6,9 @@ reads what is new from the database (``channels.chat.socket``), so a lost hint
 costs latency, never a message.
 
 - One web process: hints go straight to this process's sockets.
-- ``REDIS_URL`` set: hints are published on one Redis channel and every web
+- ``REDIS_URL`` set: hints are published on one Redis channel per deployment
+  (named from a digest of its database URL: pub/sub ignores Redis's database
+  numbers, so two portals sharing a Redis must not share a channel) and every web
   process (this one included) hands them to its own sockets.
 - Whatever the bus, a poll every ``POLL_SECONDS`` compares the newest message id
   with the last one this process has heard of and wakes every socket if it is
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -42,6 +45,7 @@ class Broker:
         self._tasks: list[asyncio.Task] = []
         self.last_message_id = 0
         self.redis_url = ""
+        self.channel = CHANNEL
 
     # ---- this process's sockets ----
 
@@ -70,7 +74,7 @@ class Broker:
     async def publish(self, event: dict[str, Any]) -> None:
         if self._redis is not None:
             try:
-                await self._redis.publish(CHANNEL, json.dumps(event, separators=(",", ":")))
+                await self._redis.publish(self.channel, json.dumps(event, separators=(",", ":")))
                 return
             except Exception as exc:  # Redis down: this process's sockets still hear it
                 log.warning("redis publish failed (%s); local delivery only", type(exc).__name__)
@@ -78,8 +82,11 @@ class Broker:
 
     # ---- lifecycle ----
 
-    async def start(self, redis_url: str = "") -> None:
+    async def start(self, redis_url: str = "", deployment: str = "") -> None:
+        """``deployment``: what names this portal's channel (its database URL)."""
         self.redis_url = redis_url
+        digest = hashlib.sha256(deployment.encode()).hexdigest()[:16]
+        self.channel = f"{CHANNEL}:{digest}" if deployment else CHANNEL
         self.last_message_id = await _newest_message_id()
         if redis_url:
             import redis.asyncio as redis
@@ -109,7 +116,7 @@ class Broker:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self.channel)
                     ready.set()
                     delay = 0.5
                     async for item in pubsub.listen():

@@ -148,6 +148,8 @@ class Connection:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     changed_threads: set[int] = field(default_factory=set)
     redraw_badges: bool = True  # at connect, and after a view change
+    settle: bool = False  # badges and cursor owed once the frames are sent
+    shown_thread_touched: bool = False  # the thread on screen got messages: mark read
     close_code: int | None = None
     close_reason: str = ""
     check_session: bool = False
@@ -226,10 +228,25 @@ class Connection:
             self.cursor = batch[-1].id
             if len(batch) < BATCH:
                 break
-        if not touched and not frames and not self.redraw_badges:
-            return frames
+        self.settle = self.settle or bool(touched) or bool(frames) or self.redraw_badges
         self.redraw_badges = False
-        frames.extend(await self._rows_and_badges(touched))
+        frames.extend(await self._rows(touched))
+        self.shown_thread_touched = self.shown_thread_touched or (
+            self.view.thread_id in touched and self._shows_thread(self.view.thread_id)
+        )
+        return frames
+
+    async def after_sent(self) -> list[str]:
+        """Once the tab has the new messages: what it shows is read (never before it
+        was sent: a socket dropping first leaves them unread, and emailed about),
+        then the badges and the cursor."""
+        if not self.settle:
+            return []
+        self.settle = False
+        if self.shown_thread_touched:
+            self.shown_thread_touched = False
+            await self._mark_shown_thread_read()
+        frames = await self._badges()
         frames.append(fragments.cursor(self.cursor))
         return frames
 
@@ -237,19 +254,23 @@ class Connection:
         wanted = "thread" if self.viewer.client_side else "staff_thread"
         return self.view.name == wanted and self.view.thread_id == thread_id
 
-    async def _rows_and_badges(self, touched: set[int]) -> list[str]:
+    async def _mark_shown_thread_read(self) -> None:
+        viewer = self.viewer
+        thread = await self._visible_threads().filter(id=self.view.thread_id).first()
+        read = thread is not None and await conversations.mark_read(
+            thread, by_client_side=viewer.client_side
+        )
+        if read and not viewer.client_side:  # other staff's unread counts change
+            await thread_changed(
+                thread.id, client_id=thread.client_id, practice_id=viewer.practice_id
+            )
+
+    async def _rows(self, touched: set[int]) -> list[str]:
+        """The list rows of the threads touched, where the tab shows a list."""
         frames: list[str] = []
         viewer = self.viewer
-        if self.view.thread_id in touched and self._shows_thread(self.view.thread_id):
-            # The tab shows this thread: what the other side wrote is read now.
-            thread = await self._visible_threads().filter(id=self.view.thread_id).first()
-            read = thread is not None and await conversations.mark_read(
-                thread, by_client_side=viewer.client_side
-            )
-            if read and not viewer.client_side:  # other staff's unread counts change
-                await thread_changed(
-                    thread.id, client_id=thread.client_id, practice_id=viewer.practice_id
-                )
+        if not touched:
+            return frames
         if viewer.client_side:
             if self.view.name == "threads":
                 threads = (
@@ -264,10 +285,6 @@ class Connection:
                     frames.append(
                         fragments.client_thread_row(thread, unread=unread[thread.id], tz=viewer.tz)
                     )
-            count = await Message.filter(
-                thread__client_id=viewer.client_id, from_client_side=False, read_at__isnull=True
-            ).count()
-            frames.append(fragments.menu_badge("unread", count))
             return frames
         if self.view.name == "inbox":
             shown = conversations.inbox(viewer.staff, queue=self.view.queue, show=self.view.show)
@@ -282,7 +299,17 @@ class Connection:
                 visible = self._visible_threads().filter(id__in=gone)
                 for thread_id in await visible.values_list("id", flat=True):
                     frames.append(fragments.remove_row(f"inbox-thread-{thread_id}"))
+        return frames
+
+    async def _badges(self) -> list[str]:
+        viewer = self.viewer
+        if viewer.client_side:
+            count = await Message.filter(
+                thread__client_id=viewer.client_id, from_client_side=False, read_at__isnull=True
+            ).count()
+            return [fragments.menu_badge("unread", count)]
         counts = await conversations.queue_counts(viewer.staff)
+        frames = []
         if self.view.name == "inbox":
             frames.append(fragments.inbox_tabs(counts, queue=self.view.queue, show=self.view.show))
         frames.append(fragments.menu_badge("inbox", sum(counts.values())))
@@ -449,6 +476,8 @@ async def _write(connection: Connection) -> None:
             return
         try:
             for frame in await connection.catch_up():
+                await _send(frame)
+            for frame in await connection.after_sent():
                 await _send(frame)
         except TimeoutError:
             connection.close(CLOSE_AGAIN, "slow reader")
