@@ -44,6 +44,7 @@ class Broker:
         self._redis = None
         self._tasks: list[asyncio.Task] = []
         self.last_message_id = 0
+        self.generation = 0  # one more for every hint heard (see channels.chat.shared)
         self.redis_url = ""
         self.channel = CHANNEL
 
@@ -61,6 +62,7 @@ class Broker:
 
     def dispatch(self, event: dict[str, Any]) -> None:
         """Hand a hint to every socket of this process (each filters for itself)."""
+        self.generation += 1
         if event.get("kind") == "message":
             self.last_message_id = max(self.last_message_id, int(event.get("message_id", 0)))
         for listener in list(self._listeners):
@@ -85,6 +87,7 @@ class Broker:
     async def start(self, redis_url: str = "", deployment: str = "") -> None:
         """``deployment``: what names this portal's channel (its database URL)."""
         self.redis_url = redis_url
+        self.generation += 1  # nothing computed before a restart is reused
         digest = hashlib.sha256(deployment.encode()).hexdigest()[:16]
         self.channel = f"{CHANNEL}:{digest}" if deployment else CHANNEL
         self.last_message_id = await _newest_message_id()

@@ -34,7 +34,7 @@ from tortoise.expressions import Q, Subquery
 from app.auth import _mark, session_cookie_name
 from app.i18n import gettext as _
 from app.i18n import pick_locale
-from channels.chat import fragments
+from channels.chat import fragments, shared
 from channels.chat.broker import broker, message_posted, thread_changed
 from models import clock, conversations
 from models.access import client_accesses, own_client, pick_access, staff_member_for
@@ -110,6 +110,19 @@ class Viewer:
     @property
     def client_side(self) -> bool:
         return self.staff is None
+
+    @property
+    def visibility(self) -> tuple:
+        """Who sees the same threads: one client; an admin's whole practice; the
+        schedulers (or billers) of a practice; a provider, alone."""
+        if self.staff is None:
+            return ("client", self.client_id)
+        topics = conversations.topics_for(self.staff)
+        if topics is None:
+            return ("practice", self.practice_id)
+        if self.staff.has_role("provider"):
+            return ("provider", self.staff.id, tuple(topics))
+        return ("topics", self.practice_id, tuple(topics))
 
 
 async def _viewer() -> Viewer | Response:
@@ -198,14 +211,37 @@ class Connection:
         return conversations.staff_threads(self.viewer.staff)
 
     async def catch_up(self) -> list[str]:
-        """The frames owed since ``cursor``, in id order; moves ``cursor``."""
-        frames: list[str] = []
-        touched: set[int] = set(self.changed_threads)
+        """The frames owed since ``cursor``, in id order; moves ``cursor``. Sockets
+        that see the same things from the same cursor share one computation."""
+        changed = frozenset(self.changed_threads)
         self.changed_threads.clear()
+        view = (self.view.name, self.view.thread_id, self.view.queue, self.view.show)
+        key = (
+            "catch-up",
+            self.viewer.visibility,
+            view,
+            self.cursor,
+            changed,
+            self.viewer.tz,
+            self.viewer.locale,
+        )
+        frames, cursor, touched = await shared.once(key, lambda: self._compute(changed))
+        self.cursor = cursor
+        self.settle = self.settle or bool(touched) or bool(frames) or self.redraw_badges
+        self.redraw_badges = False
+        self.shown_thread_touched = self.shown_thread_touched or (
+            self.view.thread_id in touched and self._shows_thread(self.view.thread_id)
+        )
+        return list(frames)
+
+    async def _compute(self, changed: frozenset[int]) -> tuple[list[str], int, set[int]]:
+        frames: list[str] = []
+        touched: set[int] = set(changed)
+        cursor = self.cursor
         while True:
             batch = (
                 await self._visible_messages()
-                .filter(id__gt=self.cursor)
+                .filter(id__gt=cursor)
                 .order_by("id")
                 .limit(BATCH)
                 .select_related("sender")
@@ -225,16 +261,11 @@ class Connection:
                         )
                         + fragments.cursor(message.id)
                     )
-            self.cursor = batch[-1].id
+            cursor = batch[-1].id
             if len(batch) < BATCH:
                 break
-        self.settle = self.settle or bool(touched) or bool(frames) or self.redraw_badges
-        self.redraw_badges = False
         frames.extend(await self._rows(touched))
-        self.shown_thread_touched = self.shown_thread_touched or (
-            self.view.thread_id in touched and self._shows_thread(self.view.thread_id)
-        )
-        return frames
+        return frames, cursor, touched
 
     async def after_sent(self) -> list[str]:
         """Once the tab has the new messages: what it shows is read (never before it
@@ -246,7 +277,9 @@ class Connection:
         if self.shown_thread_touched:
             self.shown_thread_touched = False
             await self._mark_shown_thread_read()
-        frames = await self._badges()
+        view = (self.view.name, self.view.queue, self.view.show)
+        key = ("badges", self.viewer.visibility, view, self.viewer.locale)
+        frames = list(await shared.once(key, self._badges))
         frames.append(fragments.cursor(self.cursor))
         return frames
 
