@@ -147,26 +147,38 @@ def client_section(
                 abort(404)
             response = await view(*args, **kwargs)
             if request.method in ("GET", "HEAD"):
-                from app.net import client_ip
-                from models.audit import READ, audit
-
                 ids = [(k.removesuffix("_id"), v) for k, v in kwargs.items() if k.endswith("_id")]
-                await audit(
-                    g.user,
-                    READ,
-                    client_id=g.access.client.id,
-                    category=section,
-                    via="web",
-                    ip=client_ip(),
+                await audit_read(
+                    g.access.client.id,
+                    section,
                     object_type=ids[0][0] if ids else "",
                     object_id=ids[0][1] if ids else "",
-                    page=request.endpoint,
                 )
             return response
 
         return _mark(wrapper, f"client:{scope or '*'}:{feature or '*'}")
 
     return decorate
+
+
+async def audit_read(
+    client_id: int, category: str, *, object_type: str = "", object_id: object = ""
+) -> None:
+    """One audit row: the signed-in person read this client's ``category`` on the web."""
+    from app.net import client_ip
+    from models.audit import READ, audit
+
+    await audit(
+        g.user,
+        READ,
+        client_id=client_id,
+        category=category,
+        via="web",
+        ip=client_ip(),
+        object_type=object_type,
+        object_id=object_id,
+        page=request.endpoint,
+    )
 
 
 def staff_only(*roles: Role) -> Callable:

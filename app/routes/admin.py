@@ -3,10 +3,9 @@ here; the settings issue makes them editable."""
 
 from quart import Blueprint, abort, g, request
 
-from app.auth import staff_only
+from app.auth import audit_read, staff_only
 from app.htmx import render_page
-from app.net import client_ip
-from models.audit import READ, AuditEvent, audit
+from models.audit import AuditEvent
 from models.people import Client, Contact, Role, StaffMember
 from models.practice import Location, Practice, Service
 from models.settings import practice_settings
@@ -65,15 +64,7 @@ async def get_access_log(client_id: int):
         if uid == client.user_id or uid in staff_ids or uid in contact_ids
     }
     # Reading a client's access log is itself a read of their record.
-    await audit(
-        g.user,
-        READ,
-        client_id=client.id,
-        category="audit_log",
-        via="web",
-        ip=client_ip(),
-        page=request.endpoint,
-    )
+    await audit_read(client.id, "audit_log")
     return await render_page(
         "views/admin/access_log.html",
         subject=client,

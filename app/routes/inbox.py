@@ -11,18 +11,16 @@ from __future__ import annotations
 from quart import Blueprint, Response, abort, current_app, g, redirect, request
 from tortoise.expressions import RawSQL
 
-from app.auth import staff_only
+from app.auth import audit_read, staff_only
 from app.forms import Form
 from app.htmx import is_htmx, render_page, vary_on_htmx
 from app.i18n import lazy_gettext as _l
-from app.net import client_ip
 from app.rules import rule_message
 from app.templates import render
 from app.uploads import accepts_uploads, store_files
 from channels.chat import fragments
 from channels.chat.broker import message_posted, thread_changed
 from models import attachments, conversations
-from models.audit import READ, audit
 from models.errors import RuleError
 from models.messaging import Attachment, Message, Thread
 from models.people import StaffMember
@@ -146,16 +144,7 @@ async def get_thread(thread_id: int):
     # Opening a conversation is reading it: the client's messages are read now.
     if await conversations.mark_read(thread, by_client_side=False):
         await _published(thread)
-    await audit(
-        g.user,
-        READ,
-        client_id=thread.client_id,
-        category="messages",
-        via="web",
-        ip=client_ip(),
-        object_type="thread",
-        object_id=thread.id,
-    )
+    await audit_read(thread.client_id, "messages", object_type="thread", object_id=thread.id)
     notice = NOTICES.get(request.args.get("notice", ""), "")
     return await thread_page(thread, notice=str(notice))
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from quart import Blueprint, Response, abort, current_app, g, redirect, request, send_file
 
-from app.auth import client_section, signed_in
+from app.auth import audit_read, client_section, signed_in
 from app.forms import Form
 from app.htmx import is_htmx, render_page, render_partial
 from app.net import client_ip
@@ -20,7 +20,6 @@ from app.rules import rule_message
 from app.uploads import accepts_uploads, store_files
 from channels.chat.broker import message_posted
 from models import attachments, conversations
-from models.audit import READ, audit
 from models.errors import RuleError
 from models.messaging import TOPICS, Message, Thread
 
@@ -262,16 +261,8 @@ async def get_attachment(attachment_id: int):
     path = attachments.path_of(attachment, current_app.config["PORTAL"].data_dir)
     if not path.is_file():
         abort(404)
-    await audit(
-        g.user,
-        READ,
-        client_id=attachment.client_id,
-        category="messages",
-        via="web",
-        ip=client_ip(),
-        object_type="attachment",
-        object_id=attachment.id,
-        page=request.endpoint,
+    await audit_read(
+        attachment.client_id, "messages", object_type="attachment", object_id=attachment.id
     )
     response = await send_file(path, mimetype=attachment.content_type, conditional=False)
     response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(
