@@ -218,7 +218,7 @@ class Connection:
         view = (self.view.name, self.view.thread_id, self.view.queue, self.view.show)
         key = (
             "catch-up",
-            self.viewer.visibility,
+            self._sharing(),
             view,
             self.cursor,
             changed,
@@ -278,10 +278,17 @@ class Connection:
             self.shown_thread_touched = False
             await self._mark_shown_thread_read()
         view = (self.view.name, self.view.queue, self.view.show)
-        key = ("badges", self.viewer.visibility, view, self.viewer.locale)
+        key = ("badges", self._sharing(), view, self.viewer.locale)
         frames = list(await shared.once(key, self._badges))
         frames.append(fragments.cursor(self.cursor))
         return frames
+
+    def _sharing(self) -> tuple:
+        """Whose results this socket may share: those who see the same threads; for
+        "assigned to me", only the same person's other tabs."""
+        if self.view.show == "mine" and self.viewer.staff is not None:
+            return (*self.viewer.visibility, "mine", self.viewer.staff.id)
+        return self.viewer.visibility
 
     def _shows_thread(self, thread_id: int) -> bool:
         wanted = "thread" if self.viewer.client_side else "staff_thread"

@@ -75,3 +75,38 @@ async def test_a_pushed_message_carries_its_attachment_links(app, cast, tmp_path
         await message_posted(message, client_id=cast.alice.id, practice_id=cast.alice.practice_id)
         frames = await frames_until(ws, lambda f: "Your plan" in f)
     assert f'href="/messages/attachments/{stored.id}"' in "".join(frames)
+
+
+async def test_two_schedulers_share_work_but_not_what_is_assigned_to_each(app, cast):
+    """Sockets of people who see the same threads share one catch-up per hint, except
+    "assigned to me", which is each person's own."""
+    from models.auth import hash_password
+    from models.people import StaffMember
+    from tests.cast import PASSWORD
+
+    sam_user = await User.create(
+        email="sam@test.example", display_name="Sam", password_hash=await hash_password(PASSWORD)
+    )
+    await StaffMember.create(practice=cast.practice, user=sam_user, roles=["scheduler"])
+    thread = await conversations.chat_thread(cast.alice)
+    await conversations.assign(thread, cast.sid, by=cast.ada)
+    sid, sam = app.test_client(), app.test_client()
+    await sign_in(sid, "sid")
+    await sign_in(sam, "sam@test.example")
+    alice = await User.get(id=cast.alice.user_id)
+    newest = await Message.all().order_by("-id").first()
+    url = f"/ws?view=inbox&show=mine&after={newest.id}"
+    async with (
+        sid.websocket(url, headers=ORIGIN) as ws_sid,
+        sam.websocket(url, headers=ORIGIN) as ws_sam,
+    ):
+        await quiet(ws_sid)
+        await quiet(ws_sam)
+        message = await conversations.post(
+            thread, by=alice, from_client_side=True, body="Can we talk?"
+        )
+        await message_posted(message, client_id=cast.alice.id, practice_id=cast.alice.practice_id)
+        got_sid = await frames_until(ws_sid, lambda f: f'id="inbox-thread-{thread.id}"' in f)
+        got_sam = await quiet(ws_sam, 0.5)
+    assert any('hx-swap-oob="afterbegin"' in f for f in got_sid)
+    assert not any(f'<li id="inbox-thread-{thread.id}" class=' in f for f in got_sam)
