@@ -3,6 +3,8 @@ and storing each file through ``models.attachments`` (checked from its bytes).""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from quart import Quart, Request, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -10,7 +12,7 @@ from werkzeug.routing import RequestRedirect
 from models import attachments
 from models.conversations import MAX_ATTACHMENTS
 from models.errors import RuleError
-from models.messaging import Attachment
+from models.messaging import Attachment, Message
 
 FORM_LIMIT = 1024 * 1024  # any other request body
 # Every file at its largest, plus the form's text fields.
@@ -86,8 +88,19 @@ async def store_files(field: str, *, client_id: int, by_id: int) -> list[Attachm
                 error.detail = upload.filename[:120]
                 raise
     except BaseException:
-        for attachment in stored:
-            attachments.path_of(attachment, data_dir).unlink(missing_ok=True)
-            await attachment.delete()
+        await attachments.discard(stored, data_dir)
         raise
     return stored
+
+
+async def post_with_files(
+    post: Callable[[list[int]], Awaitable[Message]], *, client_id: int, by_id: int
+) -> Message:
+    """Keep the form's files (field "files"), then ``post(attachment_ids)``: all or
+    none, so a message the rules refuse leaves no file behind."""
+    stored = await store_files("files", client_id=client_id, by_id=by_id)
+    try:
+        return await post([a.id for a in stored])
+    except BaseException:
+        await attachments.discard(stored, current_app.config["PORTAL"].data_dir)
+        raise

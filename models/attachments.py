@@ -95,6 +95,13 @@ async def store(
         raise
 
 
+async def discard(stored: list[Attachment], data_dir: Path) -> None:
+    """Files kept for a message that was then refused: gone again, rows and bytes."""
+    for attachment in stored:
+        path_of(attachment, data_dir).unlink(missing_ok=True)
+        await attachment.delete()
+
+
 async def visible_to(user: User, attachment_id: int) -> Attachment | None:
     """The attachment if ``user`` takes part in its thread: staff who see the thread,
     the client or a guardian with the messages right (messaging on). A file not

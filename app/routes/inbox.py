@@ -8,7 +8,7 @@ and redirects (303) back to the conversation; with htmx the answer is swapped in
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, current_app, g, redirect, request
+from quart import Blueprint, Response, abort, g, redirect, request
 from tortoise.expressions import RawSQL
 
 from app.auth import audit_read, staff_only
@@ -17,12 +17,12 @@ from app.htmx import is_htmx, render_page, vary_on_htmx
 from app.i18n import lazy_gettext as _l
 from app.rules import rule_message
 from app.templates import render
-from app.uploads import accepts_uploads, store_files
+from app.uploads import accepts_uploads, post_with_files
 from channels.chat import fragments
 from channels.chat.broker import message_posted, thread_changed
-from models import attachments, conversations
+from models import conversations
 from models.errors import RuleError
-from models.messaging import Attachment, Message, Thread
+from models.messaging import Message, Thread
 from models.people import StaffMember
 
 blueprint = Blueprint("inbox", __name__, url_prefix="/staff")
@@ -164,14 +164,6 @@ async def _refused(thread: Thread, form: Form, field: str, text: str) -> Respons
     return await thread_page(thread, form=form, status=422)
 
 
-async def _discard(stored: list[Attachment]) -> None:
-    """Files kept for a reply that was then refused: gone again."""
-    data_dir = current_app.config["PORTAL"].data_dir
-    for attachment in stored:
-        attachments.path_of(attachment, data_dir).unlink(missing_ok=True)
-        await attachment.delete()
-
-
 @blueprint.post("/inbox/<id:thread_id>/reply")
 @staff_only()
 @accepts_uploads
@@ -184,20 +176,20 @@ async def post_reply(thread_id: int):
     except RuleError as exc:
         return await _refused(thread, form, "body", rule_message(exc.code))
     try:
-        stored = await store_files("files", client_id=thread.client_id, by_id=g.user.id)
-    except RuleError as exc:
-        return await _refused(thread, form, "files", rule_message(exc.code, exc.detail))
-    try:
-        message = await conversations.post(
-            thread,
-            by=g.user,
-            from_client_side=False,
-            body=form.value("body"),
-            attachment_ids=[a.id for a in stored],
+        message = await post_with_files(
+            lambda ids: conversations.post(
+                thread,
+                by=g.user,
+                from_client_side=False,
+                body=form.value("body"),
+                attachment_ids=ids,
+            ),
+            client_id=thread.client_id,
+            by_id=g.user.id,
         )
     except RuleError as exc:
-        await _discard(stored)
-        return await _refused(thread, form, "body", rule_message(exc.code))
+        field = "body" if exc.code.startswith("message") else "files"
+        return await _refused(thread, form, field, rule_message(exc.code, exc.detail))
     await message_posted(message, client_id=thread.client_id, practice_id=g.staff.practice_id)
     if not is_htmx():
         return redirect(f"/staff/inbox/{thread.id}#message-{message.id}", 303)

@@ -17,7 +17,7 @@ from app.forms import Form
 from app.htmx import is_htmx, render_page, render_partial
 from app.net import client_ip
 from app.rules import rule_message
-from app.uploads import accepts_uploads, store_files
+from app.uploads import accepts_uploads, post_with_files
 from channels.chat.broker import message_posted
 from models import attachments, conversations
 from models.errors import RuleError
@@ -109,14 +109,17 @@ async def post_new_message():
     if not form.ok:
         return await _new_form(form, 422)
     try:
-        files = await store_files("files", client_id=g.access.client.id, by_id=g.user.id)
-        message = await conversations.start_thread(
-            g.access.client,
-            by=g.user,
-            topic=topic,
-            subject=subject or "",
-            body=form.value("body"),
-            attachment_ids=[f.id for f in files],
+        message = await post_with_files(
+            lambda ids: conversations.start_thread(
+                g.access.client,
+                by=g.user,
+                topic=topic,
+                subject=subject or "",
+                body=form.value("body"),
+                attachment_ids=ids,
+            ),
+            client_id=g.access.client.id,
+            by_id=g.user.id,
         )
     except RuleError as error:
         form.errors["files" if error.code.startswith("attachment") else "body"] = rule_message(
@@ -201,13 +204,16 @@ async def post_reply(thread_id: int):
     thread = await _thread_or_404(thread_id)
     form = Form.of(await request.form)
     try:
-        files = await store_files("files", client_id=thread.client_id, by_id=g.user.id)
-        message = await conversations.post(
-            thread,
-            by=g.user,
-            from_client_side=True,
-            body=form.value("body"),
-            attachment_ids=[f.id for f in files],
+        message = await post_with_files(
+            lambda ids: conversations.post(
+                thread,
+                by=g.user,
+                from_client_side=True,
+                body=form.value("body"),
+                attachment_ids=ids,
+            ),
+            client_id=thread.client_id,
+            by_id=g.user.id,
         )
     except RuleError as error:
         field = "files" if error.code.startswith("attachment") else "body"

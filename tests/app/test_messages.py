@@ -222,3 +222,16 @@ async def test_the_chat_page_offers_the_quick_replies(client, cast):
     html = await (await client.get("/messages/chat")).get_data(as_text=True)
     assert 'id="quick-replies"' in html and "Balance" in html and "Reminders off" in html
     assert 'data-view="thread"' in html
+
+
+async def test_a_refused_message_leaves_no_file_behind(client, cast, tmp_path):
+    await sign_in(client, "alice")
+    response = await send(
+        client,
+        f"/messages/{cast.thread.id}/reply",
+        {"body": "x" * 5001},
+        files={"files": upload("diary.pdf", PDF)},
+    )
+    assert response.status_code == 422
+    assert await Attachment.all().count() == 0
+    assert not list((tmp_path / "attachments").glob("*"))
