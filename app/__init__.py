@@ -149,3 +149,12 @@ def _register_blueprints(app: Quart) -> None:
     from app.routes import inbox  # the staff inbox: queues, conversations, replies (issue 5)
 
     app.register_blueprint(inbox.blueprint)
+
+    from app.routes import sms, sms_status  # Twilio webhooks (issue 6)
+
+    for module in (sms, sms_status):
+        app.register_blueprint(module.blueprint)
+
+    from app.routes import staff_deliveries  # a client's texts and emails, for staff (issue 6)
+
+    app.register_blueprint(staff_deliveries.blueprint)

@@ -25,6 +25,7 @@ class Config:
     twilio_auth_token: str = ""
     twilio_from: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    sms_rate: float = 1.0  # SMS_RATE: texts per second (one US long code sends 1)
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -47,6 +48,31 @@ class Config:
         """Development without SMTP: email goes to the /dev/mail page (never in production)."""
         return not self.smtp_url and not self.https
 
+    @property
+    def twilio_live(self) -> bool:
+        """Texts go to Twilio (through TWILIO_API_BASE): credentials and a sender are set."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def sms_dev_outbox(self) -> bool:
+        """Development without Twilio: texts go to the /dev/sms page (never in production)."""
+        return not self.twilio_live and not self.https
+
+    @property
+    def twilio_webhook_token(self) -> str:
+        """The key /sms/inbound and /sms/status check signatures with: Twilio's auth
+        token, or in the developer outbox one derived from SECRET_KEY (the /dev/sms page
+        signs its replies with it). "" in production without Twilio: every webhook is
+        refused."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        if self.sms_dev_outbox:
+            import hashlib
+            import hmac
+
+            return hmac.new(self.secret_key.encode(), b"dev-twilio", hashlib.sha1).hexdigest()
+        return ""
+
     @classmethod
     def from_env(cls, **overrides) -> Config:
         env = os.environ
@@ -60,6 +86,7 @@ class Config:
             "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
             "twilio_from": env.get("TWILIO_FROM", ""),
             "twilio_api_base": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
+            "sms_rate": _positive_float(env.get("SMS_RATE", ""), 1.0),
             "stripe_secret_key": env.get("STRIPE_SECRET_KEY", ""),
             "stripe_publishable_key": env.get("STRIPE_PUBLISHABLE_KEY", ""),
             "stripe_webhook_secret": env.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -87,6 +114,17 @@ class Config:
 
         parse_networks(config.trusted_proxies)  # a typo fails at startup, not per request
         return config
+
+
+def _positive_float(text: str, default: float) -> float:
+    if not text.strip():
+        return default
+    value = float(text)  # a typo fails at startup
+    if not 0 < value <= 1000:
+        raise RuntimeError(
+            "SMS_RATE must be a number of texts per second, above 0 and at most 1000"
+        )
+    return value
 
 
 def _development_key(data_dir: Path) -> str:

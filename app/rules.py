@@ -109,6 +109,8 @@ RULE_MESSAGES = {
     "self_scheduling_off": _l("Booking online is not available. Please contact the practice."),
     "appointment_not_reschedulable": _l("This appointment can no longer be moved."),
     "undo_not_allowed": _l("Only the person who booked this appointment can undo it."),
+    # Reminder preferences (models/reminders.py).
+    "reminder_days_invalid": _l("Choose from 0 to 14 days before the appointment."),
 }
 
 

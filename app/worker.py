@@ -1,5 +1,8 @@
-"""The background worker: housekeeping, and the outbox sender for email (SMS joins it
-with its issue). Runs as ``portal worker`` or inside the web process.
+"""The background worker: housekeeping, and the outbox senders for email and SMS. Runs
+as ``portal worker`` or inside the web process.
+
+The SMS sender (``channels.sms.sender.run``) is a task of its own beside this loop, so
+its pacing (``SMS_RATE``) never holds up email; it stops with the same ``stop``.
 
 Email is sent within about a second of being queued in this process (``queue_email``
 wakes the loop); a poll every few seconds picks up mail queued by other processes and
@@ -73,10 +76,34 @@ async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> Non
             await asyncio.wait_for(stop.wait(), WAKE_SETTLE_SECONDS)
 
 
+async def _sms_sender(stop: asyncio.Event, config: Config) -> None:
+    """The SMS sender's loop; restarted after a crash (it logs its own pass errors)."""
+    from channels.sms import sender
+
+    while not stop.is_set():
+        try:
+            await sender.run(stop, config)
+        except Exception:
+            log.exception("SMS sender stopped; restarting")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), OUTBOX_POLL_SECONDS)
+
+
 async def run_forever(stop: asyncio.Event | None = None, config: Config | None = None) -> None:
     stop = stop or asyncio.Event()
     config = config or Config.from_env()
     email.configure(config)
+    sms_task = asyncio.create_task(_sms_sender(stop, config), name="sms-sender")
+    try:
+        await _email_and_housekeeping(stop, config)
+    finally:
+        if not stop.is_set():  # cancelled: take the sender down with us
+            sms_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sms_task
+
+
+async def _email_and_housekeeping(stop: asyncio.Event, config: Config) -> None:
     wake = email.wake_event()
     loop = asyncio.get_running_loop()
     next_tick = loop.time()

@@ -1,13 +1,17 @@
-"""Emails about appointments. Minimum necessary: the practice, a time and a link;
-never the service, the provider's specialty or anything clinical."""
+"""Emails (and the waitlist offer's text) about appointments. Minimum necessary: the
+practice, a time and a link; never the service, the provider's specialty or anything
+clinical."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from models import clock
 from models.people import Client
 from models.scheduling import WaitlistOffer
+
+log = logging.getLogger("portal.appointment_mail")
 
 
 def _queue(**kwargs):
@@ -17,10 +21,12 @@ def _queue(**kwargs):
 
 
 async def waitlist_offer(offer: WaitlistOffer, token: str) -> None:
-    """A time opened up: held for the client for 15 minutes, with a link to take it."""
+    """A time opened up: held for the client for 15 minutes, with a link to take it
+    by email, and by text ("Reply 1 to take it") to their reminder phone."""
     client = offer.entry.client
     if not isinstance(client, Client):
         client = await Client.get(id=offer.entry.client_id)
+    await _text_offer(offer, client)
     to = await _email_of(client)
     if not to:
         return  # nobody to tell: the hold lapses and the next client is offered the time
@@ -38,6 +44,53 @@ async def waitlist_offer(offer: WaitlistOffer, token: str) -> None:
             "path": f"/waitlist/offers/{token}",
         },
     )
+
+
+async def _text_offer(offer: WaitlistOffer, client: Client) -> None:
+    """The offer by text, to the phone that gets reminders (the default first), else
+    the default phone; numbers that replied STOP are skipped. A reply "1" takes it
+    (channels.sms.inbound reads ``context["offer"]``)."""
+    from channels.sms import opted_out, queue_sms, texts
+    from models.people import ContactPoint
+    from models.practice import Practice
+
+    phones = await ContactPoint.filter(client_id=client.id, kind="phone").order_by(
+        "-reminders", "-is_default", "id"
+    )
+    usable = [
+        p
+        for p in phones
+        if (p.reminders or p.is_default)
+        and not p.sms_opted_out_at
+        and not p.sms_undeliverable_at
+        and not await opted_out(p.value)
+    ]
+    if not usable:
+        return
+    practice = await Practice.get(id=client.practice_id)
+    tz = client.time_zone or practice.time_zone
+    lang = client.preferred_language
+    try:
+        body = texts.render_sms(
+            "waitlist_offer",
+            lang=lang,
+            practice=practice.name,
+            phone=practice.phone,
+            when=texts.when(offer.starts_at, tz, lang),
+            until=texts.time_only(offer.hold_until, tz, lang),
+        )
+        await queue_sms(
+            to=usable[0].value,
+            body=body,
+            # The email has "waitlist-offer:<id>"; keys are unique across the outbox.
+            dedupe_key=f"waitlist-offer-sms:{offer.id}",
+            kind="waitlist",
+            client_id=client.id,
+            context={"offer": offer.id},
+            language=lang,
+        )
+    except ValueError:  # a number on file that is not E.164, a text too long: email only
+        log.warning("waitlist offer %s: no text for client %s", offer.id, client.id)
 
 
 async def _email_of(client: Client) -> str:

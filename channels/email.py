@@ -50,6 +50,11 @@ STARTTLS when offered; ``smtps://`` for implicit TLS), or, in development withou
 ``SMTP_URL``, straight into the developer outbox at ``/dev/mail``. Failures back off
 exponentially and give up after ``MAX_ATTEMPTS``.
 
+Planned reminders (``models.reminders``: ``kind="reminder"``, an empty subject and body,
+``context={"appointments": [ids], "confirm": bool}``) are written just before they go
+out (``render_planned``, template ``appointment_reminder``) from the appointments still
+upcoming then; with none left, the row is cancelled instead of sent.
+
 Tests: ``tests/mailserver.py`` runs a real SMTP server (the ``smtp_server`` fixture) and
 ``sent_mail(app, smtp_server)`` delivers and returns what arrived.
 """
@@ -257,13 +262,18 @@ def _claimable(now) -> Q:
     )
 
 
+def _sendable(now) -> Q:
+    """Claimable, and written: a planned reminder waits for ``render_planned``."""
+    return _claimable(now) & ~Q(kind="reminder", body="")
+
+
 async def _claim(limit: int) -> list[OutboxMessage]:
     """Lease up to ``limit`` due rows; other workers skip them until the lease ends."""
     now = clock.now()
     async with in_transaction():
         # A model query, not values_list(): Tortoise 1.1 drops FOR UPDATE from values_list.
         rows = (
-            await OutboxMessage.filter(_claimable(now))
+            await OutboxMessage.filter(_sendable(now))
             .order_by("due_at", "id")
             .limit(limit)
             .select_for_update(skip_locked=True)
@@ -399,9 +409,89 @@ async def _send_batch(rows: list[OutboxMessage], config: Config, options: dict) 
     return sent
 
 
+# ---- planned reminders, written when they go out --------------------------------------
+
+REMINDER_TEMPLATE = "appointment_reminder"
+
+
+async def _reminder_text(row: OutboxMessage, config: Config) -> tuple[str, str] | None:
+    """``(subject, body)`` of a planned email reminder from its appointments still
+    upcoming (times in the client's zone, "please confirm" while one waits for it);
+    None when none is upcoming any more."""
+    from models.scheduling import Appointment
+
+    context = row.context or {}
+    ids = [int(i) for i in context.get("appointments", []) if str(i).isdigit()]
+    if not ids or row.client_id is None:
+        return None
+    appointments = (
+        await Appointment.filter(
+            id__in=ids,
+            client_id=row.client_id,
+            status__in=("scheduled", "confirmed"),
+            starts_at__gt=clock.now(),
+        )
+        .select_related("location")
+        .order_by("starts_at", "id")
+    )
+    if not appointments:
+        return None
+    client = await Client.filter(id=row.client_id).select_related("practice").get()
+    lang = row.language or client.preferred_language
+    return render_email(
+        REMINDER_TEMPLATE,
+        {
+            "practice_name": client.practice.name,
+            "public_url": config.public_url.rstrip("/"),
+            "name": client.preferred_name or client.first_name,
+            "time_zone": client.time_zone or client.practice.time_zone,
+            "appointments": [
+                {
+                    "starts_at": a.starts_at,
+                    "telehealth": a.telehealth,
+                    "place": a.location.name if a.location else "",
+                }
+                for a in appointments
+            ],
+            "confirm": bool(context.get("confirm"))
+            and any(a.needs_confirmation for a in appointments),
+        },
+        lang,
+    )
+
+
+async def render_planned(config: Config) -> int:
+    """Write the due planned reminders (``models.reminders`` stores ids, not words):
+    each gets its subject and body now, or is cancelled when nothing is left to
+    remind of. Only a row still pending and unwritten changes, so two workers
+    racing here write it once. Returns how many were written or cancelled."""
+    now = clock.now()
+    rows = await OutboxMessage.filter(
+        _claimable(now), kind="reminder", body="", subject=""
+    ).order_by("due_at", "id")
+    done = 0
+    for row in rows:
+        try:
+            text = await _reminder_text(row, config)
+        except Exception as exc:  # a broken row fails alone, the others go out
+            log.exception("email reminder %s could not be written", row.id)
+            await OutboxMessage.filter(id=row.id, status="pending", body="").update(
+                status="failed", last_error=_describe(exc), lease_until=None
+            )
+            continue
+        unwritten = OutboxMessage.filter(id=row.id, status="pending", body="", subject="")
+        if text is None:
+            done += await unwritten.update(
+                status="cancelled", last_error="no upcoming appointment", lease_until=None
+            )
+        else:
+            done += await unwritten.update(subject=text[0], body=text[1])
+    return done
+
+
 async def _deliver_to_dev_outbox(config: Config) -> int:
     now = clock.now()
-    count = await OutboxMessage.filter(_claimable(now)).update(
+    count = await OutboxMessage.filter(_sendable(now)).update(
         status="sent", sent_at=now, provider_ref=DEV_OUTBOX_REF, lease_until=None
     )
     if count:
@@ -412,6 +502,8 @@ async def _deliver_to_dev_outbox(config: Config) -> int:
 async def deliver_pending(config: Config) -> int:
     """Send every due email; return how many were sent (or put in the dev outbox)."""
     global _warned_no_smtp
+    if config.smtp_url or config.dev_outbox:
+        await render_planned(config)  # before any row is sent: a reminder has no words yet
     if not config.smtp_url:
         if config.dev_outbox:
             return await _deliver_to_dev_outbox(config)

@@ -10,15 +10,20 @@
   "stop" with ``bare_cancel`` (SMS flags it to staff as a likely cancel request).
 - **choice**: a confirm or cancel *word* followed by a number picks that
   appointment of the list the client was shown (1 = the first): "confirm 2",
-  "cancel #1". "1" and "2" alone are the reply codes, never a choice.
+  "cancel #1", and the texts' short forms "C1" / "X2" (letters and digits written
+  together are read apart: "c1" is "c 1", "confirm2" is "confirm 2"). "1" and "2"
+  alone are the reply codes, never a choice.
 - **balance**: BAL, balance, saldo ("what is my balance?").
 - **remind_off** / **remind_on**: a reminder word with an off or on word, in either
   order: "REMIND OFF", "reminders off", "no reminders", "recordatorios no",
   "REMIND ON", "turn on reminders", "recordatorios sí".
 - **help**: HELP, INFO, ayuda.
 - **stop**: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT
-  alone (the carriers' opt-out words), and "stop texting me"-like phrases built on stop/unsubscribe.
-- **start**: START, UNSTOP (and "start texts again").
+  alone, in any case, with spaces or trailing punctuation (the carriers' opt-out
+  words), and "stop texting me"-like phrases built on stop/unsubscribe.
+- **start**: START, UNSTOP (and "start texts again"). "YES" is a carrier opt-in
+  word too, but here it is a confirm: SMS treats it as START only for a number
+  that has opted out (``channels.sms.replies``).
 - **unknown**: anything else (it goes to the practice's team).
 
 Matching ignores case, accents, punctuation, emoji and spacing. Words that carry no
@@ -125,16 +130,21 @@ _CRISIS_TEXT = """
 CRISIS = tuple(p.strip() for p in _CRISIS_TEXT.replace("\n", "").split("|") if p.strip())
 
 
+_LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+
+
 def normalize(text: str) -> str:
-    """Lower-case ASCII words and digits separated by single spaces: accents and
+    """Lower-case ASCII words and numbers separated by single spaces: accents and
     compatibility forms folded ("Sí" -> "si", "１" -> "1"), apostrophes dropped
-    ("don't" -> "dont"), every other character a space."""
+    ("don't" -> "dont"), letters and digits written together read apart ("C1" ->
+    "c 1", "x2" -> "x 2"), every other character a space."""
     if not isinstance(text, str):
         return ""
     folded = unicodedata.normalize("NFKD", text[:MAX_SCAN]).casefold()
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     folded = re.sub(r"['\u2018\u2019\u02bc`]", "", folded)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+    words = re.sub(r"[^a-z0-9]+", " ", folded)
+    return " ".join(_LETTERS_DIGITS.sub(" ", words).split())
 
 
 def is_crisis(normalized: str) -> bool:

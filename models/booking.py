@@ -37,6 +37,7 @@ from models.db import is_postgres
 from models.errors import RuleError
 from models.people import Client, Contact, StaffMember, User
 from models.practice import Practice, Service
+from models.reminders import replan
 from models.scheduling import UPCOMING_STATUSES, Appointment, AppointmentStatus, WaitlistOffer
 from models.settings import practice_settings, settings_for
 from models.slots import (
@@ -113,6 +114,7 @@ async def book(
                 ip=ip,
                 status=str(appointment.status),
             )
+            await replan(client.id)
     except IntegrityError as exc:  # the exclusion constraint (PostgreSQL) said no
         raise RuleError("slot_taken") from exc
     return appointment
@@ -173,6 +175,7 @@ async def reschedule(
                 from_status=from_status,
                 status=str(new.status),
             )
+            await replan(client.id)
     except IntegrityError as exc:
         raise RuleError("slot_taken") from exc
     return new
@@ -219,6 +222,7 @@ async def undo_booking(appointment: Appointment, *, by: User, ip: str = "") -> N
             ip=ip,
             restored_id=restored,
         )
+        await replan(fresh.client_id)
 
 
 # ---------------------------------------------------------------- internals

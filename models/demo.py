@@ -61,7 +61,22 @@ async def seed_demo() -> str:
     pw = await hash_password(DEMO_PASSWORD)
     async with in_transaction():
         await _seed(pw)
+        await _plan_reminders()
     return "demo practice seeded"
+
+
+async def _plan_reminders(*client_ids: int) -> None:
+    """Reminders for the demo's upcoming appointments (all clients', or these)."""
+    from models.reminders import replan
+
+    if not client_ids:
+        client_ids = tuple(
+            await Appointment.filter(starts_at__gt=clock.now())
+            .distinct()
+            .values_list("client_id", flat=True)
+        )
+    for client_id in sorted(set(client_ids)):
+        await replan(client_id)
 
 
 async def _seed(pw: str) -> None:
@@ -442,6 +457,7 @@ async def _top_up_upcoming() -> int:
             confirmation_requested=ask or status == AppointmentStatus.CONFIRMED,
             confirmed_at=clock.now() if status == AppointmentStatus.CONFIRMED else None,
         )
+    await _plan_reminders(alex.id)
     return len(plan)
 
 

@@ -146,7 +146,9 @@ class ContactPoint(Model):
     reminders = fields.BooleanField(default=False)
     reminder_days_before = fields.IntField(default=1)
     request_confirmation = fields.BooleanField(default=False)
-    sms_opted_out_at = fields.DatetimeField(null=True)
+    sms_opted_out_at = fields.DatetimeField(null=True)  # mirrors models.outbox.SmsOptOut
+    # Twilio reported the number cannot get texts (30003, 30006, 21211, 21610).
+    sms_undeliverable_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "contact_point"

@@ -28,6 +28,7 @@ from models import clock
 from models.audit import audit
 from models.errors import RuleError
 from models.people import StaffMember
+from models.reminders import replan
 from models.scheduling import UPCOMING_STATUSES, Appointment, AppointmentStatus
 
 UNDO_WINDOW = timedelta(minutes=3)
@@ -103,6 +104,7 @@ async def accept_request(appointment: Appointment, *, by, ip: str = "") -> Appoi
             fresh.version += 1
             await fresh.save(update_fields=["status", "decided_at", "decided_by_id", "version"])
             await _audit(by, "appointment.request_accepted", fresh, ip)
+            await replan(fresh.client_id)
     except IntegrityError as exc:
         # A database constraint against overlapping appointments (PostgreSQL) said no.
         raise RuleError("slot_taken") from exc
@@ -128,6 +130,7 @@ async def decline_request(
             update_fields=["status", "decided_at", "decided_by_id", "cancel_reason", "version"]
         )
         await _audit(by, "appointment.request_declined", fresh, ip)
+        await replan(fresh.client_id)
     return fresh
 
 
@@ -155,6 +158,7 @@ async def undo_decision(appointment: Appointment, *, by, ip: str = "") -> Appoin
                 update_fields=["status", "decided_at", "decided_by_id", "cancel_reason", "version"]
             )
             await _audit(by, "appointment.request_decision_undone", fresh, ip, undone=undone)
+            await replan(fresh.client_id)
     except IntegrityError as exc:
         raise RuleError("slot_taken") from exc
     return fresh

@@ -232,6 +232,7 @@ class Appointment(Model):
         from models.audit import audit
         from models.ledger import EntryKind, LedgerEntry
         from models.people import Client, StaffMember
+        from models.reminders import replan
 
         async with in_transaction():
             fresh = await Appointment.select_for_update().get(id=self.id)
@@ -286,6 +287,7 @@ class Appointment(Model):
                 fee_cents=fee,
                 fee_entry_id=fee_entry.id if fee_entry else None,
             )
+            await replan(fresh.client_id)
         return fresh
 
     async def last_cancel(self) -> dict | None:
@@ -331,6 +333,7 @@ class Appointment(Model):
         an error; after 3 minutes RuleError("undo_too_late")."""
         from models.audit import audit
         from models.ledger import EntryKind, LedgerEntry, PaymentAllocation
+        from models.reminders import replan
 
         async with in_transaction():
             fresh = await Appointment.select_for_update().get(id=self.id)
@@ -404,6 +407,7 @@ class Appointment(Model):
                 status=str(fresh.status),
                 fee_reversed=reversed_how,
             )
+            await replan(fresh.client_id)
         return fresh
 
 

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
 from babel.numbers import format_currency
-from tortoise.transactions import in_transaction
 
 from app.i18n import DEFAULT, LANGUAGES, gettext_in
 from app.rules import RULE_MESSAGES
@@ -36,8 +35,9 @@ from models.conversations import Draft
 from models.errors import RuleError
 from models.ledger import totals_for
 from models.messaging import Message, Thread
-from models.people import Client, ContactPoint, User
+from models.people import Client, User
 from models.practice import Practice
+from models.reminders import set_reminders
 from models.scheduling import CANCELLED_STATUSES, UPCOMING_STATUSES, Appointment
 from models.settings import Setting, settings_for
 
@@ -430,11 +430,7 @@ async def _balance(turn: _Turn, intent: Intent) -> _Outcome:
 async def _remind_off(turn: _Turn, intent: Intent) -> _Outcome:
     if not turn.access.allows("profile"):
         return _Outcome(turn._("You cannot change reminders for this client."), [], "remind_off")
-    async with in_transaction():
-        points = await ContactPoint.filter(client_id=turn.client.id, reminders=True).order_by(
-            "kind", "-is_default", "id"
-        )
-        await ContactPoint.filter(id__in=[p.id for p in points]).update(reminders=False)
+    points = await set_reminders(turn.client.id, on=False)
     if not points:
         text = turn._("No reminders were on, so nothing changed.")
         return _Outcome(text, [_reminders_on_button(turn)], "remind_off")
@@ -450,41 +446,22 @@ async def _remind_on(turn: _Turn, intent: Intent) -> _Outcome:
     default phone (one that has not opted out of texts) and the default email."""
     if not turn.access.allows("profile"):
         return _Outcome(turn._("You cannot change reminders for this client."), [], "remind_on")
-    async with in_transaction():
-        already = await ContactPoint.filter(client_id=turn.client.id, reminders=True).order_by(
-            "kind", "-is_default", "id"
-        )
-        chosen = [] if already else await _default_points(turn.client.id)
-        await ContactPoint.filter(id__in=[p.id for p in chosen]).update(reminders=True)
-    if already:
+    points = await set_reminders(turn.client.id, on=True)
+    if points and not points.changed:
         text = turn._(
             "Reminders are already on for %(where)s.",
-            where=", ".join(p.value for p in already),
+            where=", ".join(p.value for p in points),
         )
-    elif chosen:
+    elif points:
         text = turn._(
             "Reminders are now on for %(where)s. You can choose how many days ahead in My Profile.",
-            where=", ".join(p.value for p in chosen),
+            where=", ".join(p.value for p in points),
         )
     else:
         text = turn._(
             "There is no phone number or email on file for reminders. Add one in My Profile."
         )
     return _Outcome(text, [], "remind_on")
-
-
-async def _default_points(client_id: int) -> list[ContactPoint]:
-    phone = (
-        await ContactPoint.filter(client_id=client_id, kind="phone", sms_opted_out_at__isnull=True)
-        .order_by("-is_default", "id")
-        .first()
-    )
-    email = (
-        await ContactPoint.filter(client_id=client_id, kind="email")
-        .order_by("-is_default", "id")
-        .first()
-    )
-    return [p for p in (phone, email) if p is not None]
 
 
 def _reminders_on_button(turn: _Turn) -> QuickReply:

@@ -88,9 +88,9 @@ async def _pg_admin(server_url: str, sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def browser_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway database: a SQLite file, or a PostgreSQL database dropped afterwards."""
+@contextlib.contextmanager
+def throwaway_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SQLite file, or a PostgreSQL database (on TEST_DATABASE_URL's server) dropped after."""
     server_url = os.environ.get("TEST_DATABASE_URL", "").strip()
     if not server_url:
         yield f"sqlite:///{tmp_path_factory.mktemp('portal-db')}/portal.db"
@@ -101,6 +101,12 @@ def browser_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         yield _with_database(server_url, name)
     finally:
         _run_async(_pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def browser_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(tmp_path_factory) as url:
+        yield url
 
 
 # --- the server --------------------------------------------------------------------
@@ -143,11 +149,9 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-@pytest.fixture(scope="session")
-def server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextlib.contextmanager
+def demo_server(database_url: str, workdir: Path) -> Iterator[Server]:
     """``portal migrate`` + ``portal demo`` + ``portal serve`` on a free port."""
-    database_url = browser_database_url
-    workdir = tmp_path_factory.mktemp("portal-server")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -195,6 +199,12 @@ def server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) 
         yield running
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with demo_server(browser_database_url, tmp_path_factory.mktemp("portal-server")) as running:
+        yield running
 
 
 # --- the browser -------------------------------------------------------------------

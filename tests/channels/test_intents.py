@@ -57,6 +57,14 @@ TABLE = [
     ("cancel 2", "cancel", 2),
     ("cancel #1", "cancel", 1),
     ("cancelar 2", "cancel", 2),
+    # the texts' short forms for "which one?": letters and digits read apart
+    ("C1", "confirm", 1),
+    ("c2", "confirm", 2),
+    ("C 2", "confirm", 2),
+    ("confirm2", "confirm", 2),
+    ("X2", "cancel", 2),
+    ("x1.", "cancel", 1),
+    ("cancel2", "cancel", 2),
     # balance
     ("BAL", "balance", None),
     ("bal", "balance", None),
@@ -102,6 +110,17 @@ TABLE = [
     ("START", "start", None),
     ("start", "start", None),
     ("UNSTOP", "start", None),
+    ("stop.", "stop", None),
+    (" Stop ", "stop", None),
+    ("STOP!", "stop", None),
+    ("unsubscribe", "stop", None),
+    ("Quit", "stop", None),
+    ("end.", "stop", None),
+    ("REVOKE", "stop", None),
+    ("OPTOUT", "stop", None),
+    ("opt out", "stop", None),
+    ("Start.", "start", None),
+    ("unstop", "start", None),
     # unknown: a person answers
     ("", "unknown", None),
     ("   ", "unknown", None),
@@ -112,6 +131,11 @@ TABLE = [
     ("no", "unknown", None),
     ("3", "unknown", None),
     ("1 2", "unknown", None),  # "1" and "2" are codes, never a choice
+    ("12", "unknown", None),
+    ("C100", "unknown", None),
+    ("X0", "unknown", None),
+    ("2nd", "unknown", None),
+    ("h2o", "unknown", None),
     ("confirm 100", "unknown", None),
     ("confirm 0", "unknown", None),
     ("don't cancel", "unknown", None),
@@ -177,6 +201,21 @@ def test_normalize_folds_case_accents_and_punctuation():
     assert normalize(None) == ""  # type: ignore[arg-type]
 
 
+def test_normalize_reads_letters_and_digits_apart():
+    assert normalize("C1") == "c 1"
+    assert normalize("x2") == "x 2"
+    assert normalize("Confirm2!") == "confirm 2"
+    assert normalize("X12") == "x 12"
+    assert normalize("2nd") == "2 nd"
+    assert normalize("１２") == "12"  # digits stay together
+
+
+def test_yes_is_a_confirm_here_and_start_only_for_an_opted_out_number():
+    # The parser knows no numbers: SMS turns "YES" into START when the number opted out.
+    assert parse("YES") == Intent("confirm")
+    assert parse("START") == parse("UNSTOP") == Intent("start")
+
+
 # ---- properties -------------------------------------------------------------------
 
 ANY_TEXT = st.one_of(
@@ -194,6 +233,21 @@ def test_it_never_raises_and_answers_a_known_kind(text):
     assert isinstance(intent, Intent) and intent.kind in KINDS
     assert intent.choice is None or 1 <= intent.choice <= 99
     assert not intent.bare_cancel or intent.kind == "stop"
+
+
+@QUICK
+@given(ANY_TEXT)
+def test_it_is_deterministic_and_normalising_twice_changes_nothing(text):
+    assert parse(text) == parse(text)
+    once = normalize(text)
+    assert normalize(once) == once
+    assert parse(once) == parse(text)
+
+
+@QUICK
+@given(st.sampled_from(["c", "x", "confirm", "cancel", "C", "X"]), st.integers(0, 200))
+def test_a_letter_and_number_written_together_read_as_written_apart(word, number):
+    assert parse(f"{word}{number}") == parse(f"{word} {number}")
 
 
 @QUICK
