@@ -15,6 +15,10 @@ One run, on a throwaway SQLite database (or ``--database-url``):
 5. Live delivery over ``/ws`` with its own servers and database (bench/live_bench.py):
    message posted -> 50 staff sockets, p99 <= 30 ms in one process and <= 150 ms across
    two processes through Redis; memory per open socket < 100 KiB.
+6. Texts, each in its own process and database: reminder planning for 100,000
+   appointments <= 10 s (bench/reminder_bench.py), the SMS sending rate within 5 % of
+   1/s and 100/s against the fake Twilio (bench/sms_rate_bench.py), and the inbound
+   webhook p99 <= 50 ms (bench/sms_inbound_bench.py).
 
 Prints a table, writes ``bench/results/latest.json``. A missed target is reported, not
 an error: the exit status is non-zero only when the run itself broke (server did not
@@ -52,8 +56,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import live_bench
 import loadgen  # bench/ is on sys.path when this file is run as a script
+import reminder_bench
 import signin_storm
 import slots_bench
+import sms_inbound_bench
+import sms_rate_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # loopback only
@@ -676,12 +683,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"{fmt(storm['signin_ms']['max'], 0)} ms, statuses {storm['signin_statuses']}"
     )
     print()
-    if "slots" in report:
-        slots_bench.print_report(report["slots"])
-        print()
-    if "live" in report:
-        live_bench.print_report(report["live"])
-        print()
+    print_parts(report)
     print("Targets")
     for target in report["targets"]:
         mark = "PASS" if target["pass"] else "MISS"
@@ -704,37 +706,39 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def run_slots_bench(database_url: str | None) -> dict[str, Any]:
-    """bench/slots_bench.py in its own process (its own event loop and database)."""
-    argv = [sys.executable, str(Path(__file__).with_name("slots_bench.py")), "--json"]
+def run_part(script: str, what: str, database_url: str | None, timeout: float) -> dict[str, Any]:
+    """``bench/<script>.py --json`` in its own process (its own event loop and database);
+    a run that breaks is a problem in the report, never the end of ``make bench``."""
+    argv = [sys.executable, str(Path(__file__).with_name(f"{script}.py")), "--json"]
     if database_url:
         argv += ["--database-url", database_url]
     try:
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
-        return {
-            "database": redact(database_url) if database_url else "sqlite (temp)",
-            "targets": [],
-            "problems": [f"slot engine benchmark broke: {type(exc).__name__}: {exc}"],
-        }
-
-
-def run_live_bench(database_url: str | None) -> dict[str, Any]:
-    """bench/live_bench.py in its own process (its own servers and database)."""
-    argv = [sys.executable, str(Path(__file__).with_name("live_bench.py")), "--json"]
-    if database_url:
-        argv += ["--database-url", database_url]
-    try:
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
         return {
             "database": redact(database_url) if database_url else "sqlite (temp)",
             "targets": [],
             "warnings": [],
-            "problems": [f"live benchmark broke: {type(exc).__name__}: {exc}"],
+            "problems": [f"{what} benchmark broke: {type(exc).__name__}: {exc}"],
         }
+
+
+# The benchmarks beside the HTTP one: (key, module, script, what it measures, timeout s).
+PARTS = (
+    ("slots", slots_bench, "slots_bench", "slot engine: open slots for a month", 600),
+    ("live", live_bench, "live_bench", "live delivery over /ws", 900),
+    ("reminders", reminder_bench, "reminder_bench", "reminder planning, 100k appointments", 900),
+    ("sms_rate", sms_rate_bench, "sms_rate_bench", "SMS sending rate, 1/s and 100/s", 900),
+    ("sms_inbound", sms_inbound_bench, "sms_inbound_bench", "inbound SMS webhook", 600),
+)
+
+
+def print_parts(report: dict[str, Any]) -> None:
+    for key, module, *_ in PARTS:
+        if key in report:
+            module.print_report(report[key])
+            print()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -840,19 +844,16 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
 
-    say("slot engine: open slots for a month, one provider and any of 50 ...")
-    report["slots"] = run_slots_bench(args.database_url)
-    say("live delivery: /ws, one process and two through Redis, memory per socket ...")
-    report["live"] = run_live_bench(args.database_url)
-    if broke:  # the HTTP figures are void; the slot engine's and live's still stand
+    for key, _module, script, what, timeout in PARTS:
+        say(f"{what} ...")
+        report[key] = run_part(script, what, args.database_url, timeout)
+    if broke:  # the HTTP figures are void; the other benchmarks' still stand
         print()
-        slots_bench.print_report(report["slots"])
-        print()
-        live_bench.print_report(report["live"])
+        print_parts(report)
         return 1
-    for part in ("slots", "live"):
-        report["targets"] += report[part]["targets"]
-        report["problems"] += report[part]["problems"]
+    for key, *_ in PARTS:
+        report["targets"] += report[key]["targets"]
+        report["problems"] += report[key]["problems"]
     report["machine"]["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
     print_report(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
