@@ -132,8 +132,10 @@ async def test_a_thousand_messages_and_twenty_drops_lose_nothing_and_double_noth
     sending_done = asyncio.Event()
 
     async def senders() -> None:
-        await asyncio.gather(*(send(i) for i in range(SENDERS)))
-        sending_done.set()
+        try:
+            await asyncio.gather(*(send(i) for i in range(SENDERS)))
+        finally:  # a sender that failed must not leave the tabs waiting for ever
+            sending_done.set()
 
     def newest_for(receiver: Receiver):
         """The last message id the receiver's socket may see, once sending is over."""
@@ -148,7 +150,8 @@ async def test_a_thousand_messages_and_twenty_drops_lose_nothing_and_double_noth
         return newest
 
     started = time.monotonic()
-    await asyncio.gather(senders(), *(r.run(sending_done, newest_for(r)) for r in receivers))
+    async with asyncio.timeout(180):  # a hang fails here, saying where, instead of stalling CI
+        await asyncio.gather(senders(), *(r.run(sending_done, newest_for(r)) for r in receivers))
     elapsed = time.monotonic() - started
 
     in_thread = await Message.filter(thread_id=shown.id, id__gt=start).order_by("id")
