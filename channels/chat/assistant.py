@@ -9,8 +9,9 @@ it). Both are published to the sockets only after they are committed.
 
 What the assistant does not understand gets no automated answer: the message stays
 unread in the chat thread, in the scheduling queue, for a person to answer. Crisis
-words are flagged ("crisis"), left unread for the practice and answered at once
-with the crisis line, whatever else the message asked.
+words are flagged ("crisis"), left unread for the practice, emailed about to the
+provider at once (``channels.crisis_mail``, as for a text) and answered at once with
+the crisis line, whatever else the message asked.
 
 Answers are stored in the client's preferred language (a guardian reads the
 client's), with dates in the client's time zone.
@@ -27,6 +28,7 @@ from babel.numbers import format_currency
 from app.i18n import DEFAULT, LANGUAGES, gettext_in
 from app.rules import RULE_MESSAGES
 from channels.chat.broker import message_posted
+from channels.crisis_mail import alert_provider
 from channels.intents import Intent, parse
 from models import clock, conversations
 from models.access import ClientAccess
@@ -175,6 +177,8 @@ async def chat(
             automated=True,
             read=True,
         )
+    if intent.crisis:
+        await alert_provider(turn.client, dedupe=f"chat:{said.id}")
     for message in (said, reply):
         if message is not None:
             await message_posted(

@@ -39,6 +39,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.i18n import DEFAULT, gettext_in
+from channels.crisis_mail import alert_provider
 from channels.intents import Intent, normalize, parse
 from channels.sms import opted_out, queue_sms, texts
 from models import clock
@@ -48,7 +49,7 @@ from models.errors import RuleError
 from models.ledger import totals_for
 from models.messaging import Message
 from models.outbox import InboundSms, OutboxMessage, SmsOptOut
-from models.people import Client, ContactPoint, StaffMember, User
+from models.people import Client, ContactPoint, User
 from models.practice import Practice
 from models.scheduling import (
     CANCELLED_STATUSES,
@@ -256,7 +257,7 @@ async def _stop(text: _Text) -> None:
         else:
             await _post_said(text, client, read=True, intent="stop")
         if text.intent.crisis:
-            await _alert_provider(text, client)
+            await alert_provider(client, dedupe=text.row.message_sid)
     if text.clients:
         text.handled.client_id = text.clients[0].id
 
@@ -296,37 +297,12 @@ async def _crisis(text: _Text) -> None:
     text.handled.outcome = "crisis"
     for client in text.clients:
         await _post_said(text, client, read=False, intent=text.intent.kind, flag="crisis")
-        await _alert_provider(text, client)
+        await alert_provider(client, dedupe=text.row.message_sid)
     client = text.clients[0]
     text.handled.client_id = client.id
     body = _render("crisis", client.practice, client)
     await _reply(text, client, body)
     await _post_answer(text, client, body)
-
-
-async def _alert_provider(text: _Text, client: Client) -> None:
-    from channels.email import queue_email
-
-    staff = []
-    if client.primary_provider_id:
-        staff = await StaffMember.filter(id=client.primary_provider_id).select_related("user")
-    if not staff:  # no provider on file: the practice's admins
-        members = await StaffMember.filter(practice_id=client.practice_id, active=True)
-        staff = [m for m in members if m.has_role("admin")]
-        for member in staff:
-            await member.fetch_related("user")
-    for member in staff:
-        user = member.user
-        if not user.is_active:
-            continue
-        await queue_email(
-            to=user.email,
-            template="crisis_alert",
-            context={"name": user.display_name, "practice_name": client.practice.name},
-            lang=user.language,
-            dedupe_key=f"crisis:{text.row.message_sid}:{member.id}",
-            client_id=client.id,
-        )
 
 
 async def _to_staff(text: _Text, client: Client | None = None) -> None:

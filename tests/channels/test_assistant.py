@@ -25,6 +25,7 @@ from models.audit import AuditEvent
 from models.errors import RuleError
 from models.ledger import LedgerEntry
 from models.messaging import Message, Thread
+from models.outbox import OutboxMessage
 from models.people import Client, Contact, ContactPoint, StaffMember, User
 from models.practice import Practice
 from models.scheduling import Appointment
@@ -430,6 +431,19 @@ async def test_crisis_words_are_flagged_answered_with_988_and_left_for_staff(cas
     assert await status_of(cast.a_soon) == await status_of(cast.a_tomorrow) == "scheduled"
     penny = await StaffMember.get(id=cast.penny.id)  # Alice's provider sees the chat too
     assert answer.thread.id in [t.id for t in await conversations.inbox(penny, show="unread")]
+    # ... and is emailed at once, as for a text: no words of the message, no name.
+    [alert] = await OutboxMessage.filter(channel="email", dedupe_key__startswith="crisis:")
+    penny_user = await User.get(id=penny.user_id)
+    assert alert.to == penny_user.email
+    assert alert.subject == "A client's message needs your attention now"
+    assert "/staff/inbox" in alert.body
+    assert "kill myself" not in alert.body and cast.alice.first_name not in alert.body
+
+
+async def test_an_ordinary_message_alerts_no_one(cast):
+    access, user = await alice()
+    await chat(access, user, "Is there parking near the office?")
+    assert not await OutboxMessage.filter(dedupe_key__startswith="crisis:").exists()
 
 
 async def test_both_messages_are_published_after_they_are_stored(cast):
