@@ -568,8 +568,11 @@ async def _take_offer(text: _Text, offer_id) -> None:
     except RuleError:
         await _answer(text, client, "offer_gone", gone)
         return
-    body = _render("waitlist_taken", client.practice, client, when=_when(appointment, client))
-    await _answer(text, client, "booked", body)
+    # The practice may take bookings as requests: then it is asked for, not booked.
+    requested = appointment.status == AppointmentStatus.REQUESTED
+    name = "waitlist_requested" if requested else "waitlist_taken"
+    body = _render(name, client.practice, client, when=_when(appointment, client))
+    await _answer(text, client, "requested" if requested else "booked", body)
 
 
 # ---- balance, reminders, help ----------------------------------------------------------------

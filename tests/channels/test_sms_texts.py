@@ -59,6 +59,7 @@ def long_values(name: str, lang: str) -> dict:
         "reminder": {"count": 2, "when": both, "confirm": True},
         "waitlist_offer": {"when": when(TEN, TZ, lang), "until": time_only(ELEVEN, TZ, lang)},
         "waitlist_taken": {"when": both},
+        "waitlist_requested": {"when": both},
         "which": {"choices": two, "action": "confirm", "count": 2},
     }
     return values.get(name, {})

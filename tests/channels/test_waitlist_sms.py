@@ -13,7 +13,7 @@ from channels.sms.texts import MAX_SEPTETS, is_gsm7, septets, short_phone
 from models import clock, waitlist
 from models.outbox import OutboxMessage, SmsOptOut
 from models.people import ContactPoint
-from models.scheduling import AppointmentStatus, WaitlistOffer
+from models.scheduling import Appointment, AppointmentStatus, WaitlistOffer
 
 
 @pytest.fixture
@@ -117,3 +117,71 @@ async def test_offering_twice_texts_once(app, cast, offer_made):
     offer = await offer_made()
     await appointment_mail.waitlist_offer(offer, "token-again")
     assert len(await texts_sent()) == 1
+
+
+# ---- "1" by text takes the offer ---------------------------------------------------------
+
+
+@pytest.fixture
+def config_overrides() -> dict:
+    from tests.channels.test_sms_inbound import TOKEN
+
+    return {"twilio_auth_token": TOKEN}
+
+
+async def texted_offer(cast, offer_made) -> tuple[WaitlistOffer, OutboxMessage]:
+    """The offer, and its text as the sender leaves it once Twilio took it."""
+    await phone(cast, "+15550100001", reminders=True, is_default=True)
+    offer = await offer_made()
+    [text] = await texts_sent()
+    await OutboxMessage.filter(id=text.id).update(status="sent", sent_at=clock.now())
+    return offer, text
+
+
+async def reply(client, body: str):
+    from models.outbox import InboundSms
+    from tests.channels.test_sms_inbound import params_for, post_signed
+
+    params = params_for(body, sender="+15550100001")
+    assert (await post_signed(client, params)).status_code == 200
+    inbound = await InboundSms.get(message_sid=params["MessageSid"])
+    answer = await OutboxMessage.get(dedupe_key=f"reply:{inbound.message_sid}")
+    return inbound, answer
+
+
+async def test_replying_1_asks_for_the_offered_time(app, client, cast, offer_made):
+    """The test practice takes bookings as requests: "1" makes one, as the offer page does."""
+    offer, _ = await texted_offer(cast, offer_made)
+    inbound, answer = await reply(client, "1")
+    taken = await WaitlistOffer.get(id=offer.id)
+    assert taken.status == "taken" and taken.appointment_id is not None
+    booked = await Appointment.get(id=taken.appointment_id)
+    assert booked.client_id == cast.alice.id and booked.starts_at == offer.starts_at
+    assert booked.status == AppointmentStatus.REQUESTED
+    assert inbound.outcome == "requested"
+    assert answer.body.startswith("Test Practice: you asked for ")
+    assert "We will let you know when it is accepted." in answer.body
+    # A second "1" books nothing more.
+    await reply(client, "1")
+    assert await Appointment.filter(client_id=cast.alice.id, starts_at=offer.starts_at).count() == 1
+
+
+async def test_replying_1_books_it_where_the_practice_books_at_once(app, client, cast, offer_made):
+    cast.practice.portal_settings = {**cast.practice.portal_settings, "scheduling_mode": "instant"}
+    await cast.practice.save()
+    offer, _ = await texted_offer(cast, offer_made)
+    inbound, answer = await reply(client, "1")
+    booked = await Appointment.get(id=(await WaitlistOffer.get(id=offer.id)).appointment_id)
+    assert booked.status == AppointmentStatus.SCHEDULED and booked.starts_at == offer.starts_at
+    assert inbound.outcome == "booked"
+    assert answer.body.startswith("Test Practice: you are booked for ")
+
+
+async def test_replying_1_after_the_hold_books_nothing(app, client, cast, offer_made):
+    offer, _ = await texted_offer(cast, offer_made)
+    clock.travel(timedelta(minutes=16))  # the 15-minute hold is over
+    inbound, answer = await reply(client, "1")
+    assert inbound.outcome == "offer_gone"
+    assert "sorry, that time is taken. You stay on the waitlist." in answer.body
+    assert not await Appointment.filter(client_id=cast.alice.id, starts_at=offer.starts_at).exists()
+    assert (await WaitlistOffer.get(id=offer.id)).appointment_id is None
