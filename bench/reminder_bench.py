@@ -25,36 +25,23 @@ import asyncio
 import json
 import random
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import throwaway  # noqa: E402  (bench/ is on sys.path: these run as scripts)
+
 CLIENTS = 20_000
 PER_CLIENT = 5
 PROVIDERS = 500  # 500 x 28 days x 12 hours: room for 100,000 without overlaps
 TARGET_S = 10.0
 ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return urlunsplit(parts._replace(netloc=parts.netloc.replace(parts.password, "***")))
-    return url
 
 
 async def seed(clients: int) -> dict[str, Any]:
@@ -91,9 +78,10 @@ async def seed(clients: int) -> dict[str, Any]:
     client_rows = await Client.filter(number__startswith="R").values_list("id", "time_zone")
     points, appointments = [], []
     today = datetime.now(UTC).date()
-    # Each provider's day has its own hours: appointments never overlap (PostgreSQL's
-    # constraint), so each (provider, day, hour) is used once.
-    taken: set[tuple[int, int, int]] = set()
+    # Starts fall on whole UTC hours (every zone here is a whole number of hours off),
+    # and each (provider, start) is used once: no two 50-minute appointments of one
+    # provider overlap (PostgreSQL's exclusion constraint refuses that).
+    taken: set[tuple[int, datetime]] = set()
     for n, (client_id, tz) in enumerate(client_rows):
         points.append(
             ContactPoint(
@@ -123,13 +111,12 @@ async def seed(clients: int) -> dict[str, Any]:
         for _ in range(PER_CLIENT):
             while True:
                 provider = rng.choice(provider_ids)
-                day = rng.randint(1, 28)
-                hour = rng.randint(8, 19)
-                if (provider, day, hour) not in taken:
-                    taken.add((provider, day, hour))
+                date = today + timedelta(days=rng.randint(1, 28))
+                local = datetime(date.year, date.month, date.day, rng.randint(8, 19), tzinfo=zone)
+                start = local.astimezone(UTC)
+                if (provider, start) not in taken:
+                    taken.add((provider, start))
                     break
-            date = today + timedelta(days=day)
-            start = datetime(date.year, date.month, date.day, hour, tzinfo=zone).astimezone(UTC)
             appointments.append(
                 Appointment(
                     client_id=client_id,
@@ -182,35 +169,14 @@ async def measure(database_url: str, clients: int) -> dict[str, Any]:
     }
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    dsn = _with_database(url, "postgres").replace("postgres://", "postgresql://", 1)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def run(database_url: str | None = None, clients: int = CLIENTS) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
     label = "sqlite (temp)"
     problems: list[str] = []
     figures: dict[str, Any] = {}
     try:
-        if database_url and urlsplit(database_url).scheme in ("postgres", "postgresql"):
-            url = database_url.replace("postgresql://", "postgres://", 1)
-            name = f"portal_remindbench_{uuid.uuid4().hex[:10]}"
-            label = f"postgres (temp database on {redact(_with_database(url, ''))})"
-            asyncio.run(_pg_admin(url, f'CREATE DATABASE "{name}"'))
-            try:
-                figures = asyncio.run(measure(_with_database(url, name), clients))
-            finally:
-                asyncio.run(_pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        else:
-            with tempfile.TemporaryDirectory(prefix="portal-remindbench-") as tmp:
-                figures = asyncio.run(measure(f"sqlite://{Path(tmp) / 'reminders.db'}", clients))
+        with throwaway.database(database_url, "remindbench") as (url, label):
+            figures = asyncio.run(measure(url, clients))
     except Exception as exc:  # a broken run is reported, never hidden
         problems.append(f"reminder benchmark broke: {type(exc).__name__}: {exc}")
     targets = []

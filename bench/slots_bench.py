@@ -24,36 +24,23 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import throwaway  # noqa: E402  (bench/ is on sys.path: these run as scripts)
+
 TZ = "America/New_York"
 PROVIDERS = 50
 ONE_RUNS, ANY_RUNS = 50, 10
 TARGET_ONE_MS = 5.0
 TARGET_ANY_MS = 100.0
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return urlunsplit(parts._replace(netloc=parts.netloc.replace(parts.password, "***")))
-    return url
 
 
 async def seed() -> dict[str, Any]:
@@ -226,35 +213,14 @@ async def measure(database_url: str) -> dict[str, Any]:
     }
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    dsn = _with_database(url, "postgres").replace("postgres://", "postgresql://", 1)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def run(database_url: str | None = None) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
     label = "sqlite (temp)"
     problems: list[str] = []
     figures: dict[str, Any] = {}
     try:
-        if database_url and urlsplit(database_url).scheme in ("postgres", "postgresql"):
-            url = database_url.replace("postgresql://", "postgres://", 1)
-            name = f"portal_slotbench_{uuid.uuid4().hex[:10]}"
-            label = f"postgres (temp database on {redact(_with_database(url, ''))})"
-            asyncio.run(_pg_admin(url, f'CREATE DATABASE "{name}"'))
-            try:
-                figures = asyncio.run(measure(_with_database(url, name)))
-            finally:
-                asyncio.run(_pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        else:
-            with tempfile.TemporaryDirectory(prefix="portal-slotbench-") as tmp:
-                figures = asyncio.run(measure(f"sqlite://{Path(tmp) / 'slots.db'}"))
+        with throwaway.database(database_url, "slotbench") as (url, label):
+            figures = asyncio.run(measure(url))
     except Exception as exc:  # a broken run is reported, never hidden
         problems.append(f"slot engine benchmark broke: {type(exc).__name__}: {exc}")
     targets = []

@@ -33,11 +33,13 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import throwaway  # noqa: E402  (bench/ is on sys.path: these run as scripts)
 
 RUNS = 300
 WARMUP = 20
@@ -45,10 +47,6 @@ TARGET_P99_MS = 50.0
 TOKEN = "bench-twilio-token"
 PUBLIC_URL = "http://bench.localhost"
 PRACTICE_SMS = "+15550109999"
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 def percentiles(times: list[float]) -> dict[str, float]:
@@ -96,7 +94,7 @@ async def seed(count: int) -> list[str]:
         await ContactPoint.create(
             client=client, kind="phone", value=phone, is_default=True, reminders=True
         )
-        start = now + timedelta(days=2, minutes=n)
+        start = now + timedelta(days=2, hours=n)  # one provider: never overlapping
         appointment = await Appointment.create(
             client=client,
             provider=provider,
@@ -209,26 +207,8 @@ async def measure(database_url: str, runs: int) -> dict[str, Any]:
 
 def run(database_url: str | None = None, runs: int = RUNS) -> dict[str, Any]:
     """Bench on a throwaway database (a temporary one on ``database_url``'s server)."""
-    if database_url is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            return asyncio.run(measure(f"sqlite://{tmp}/bench.db", runs))
-    import asyncpg
-
-    name = f"portal_smsbench_{uuid.uuid4().hex[:10]}"
-    admin = _with_database(database_url, "postgres").replace("postgres://", "postgresql://", 1)
-
-    async def admin_sql(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
-    try:
-        return asyncio.run(measure(_with_database(database_url, name), runs))
-    finally:
-        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway.database(database_url, "smsinbound") as (url, _label):
+        return asyncio.run(measure(url, runs))
 
 
 def print_report(result: dict[str, Any]) -> None:

@@ -19,33 +19,21 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import throwaway  # noqa: E402  (bench/ is on sys.path: these run as scripts)
+
 CASES = [(1.0, 30), (100.0, 1000)]  # (SMS_RATE, texts)
 QUICK_CASES = [(1.0, 8), (100.0, 300)]
 TOLERANCE = 0.05
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return urlunsplit(parts._replace(netloc=parts.netloc.replace(parts.password, "***")))
-    return url
 
 
 async def _one_case(fake, database_url: str, rate: float, count: int) -> dict[str, Any]:
@@ -115,17 +103,6 @@ async def measure(database_url: str, cases) -> dict[str, Any]:
     return {"cases": results}
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    dsn = _with_database(url, "postgres").replace("postgres://", "postgresql://", 1)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def run(database_url: str | None = None, quick: bool = False) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
     cases = QUICK_CASES if quick else CASES
@@ -133,18 +110,8 @@ def run(database_url: str | None = None, quick: bool = False) -> dict[str, Any]:
     problems: list[str] = []
     figures: dict[str, Any] = {}
     try:
-        if database_url and urlsplit(database_url).scheme in ("postgres", "postgresql"):
-            url = database_url.replace("postgresql://", "postgres://", 1)
-            name = f"portal_smsbench_{uuid.uuid4().hex[:10]}"
-            label = f"postgres (temp database on {redact(_with_database(url, ''))})"
-            asyncio.run(_pg_admin(url, f'CREATE DATABASE "{name}"'))
-            try:
-                figures = asyncio.run(measure(_with_database(url, name), cases))
-            finally:
-                asyncio.run(_pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        else:
-            with tempfile.TemporaryDirectory(prefix="portal-smsbench-") as tmp:
-                figures = asyncio.run(measure(f"sqlite://{Path(tmp) / 'sms.db'}", cases))
+        with throwaway.database(database_url, "smsbench") as (url, label):
+            figures = asyncio.run(measure(url, cases))
     except Exception as exc:  # a broken run is reported, never hidden
         problems.append(f"SMS rate benchmark broke: {type(exc).__name__}: {exc}")
     targets = []
