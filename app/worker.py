@@ -16,14 +16,13 @@ import contextlib
 import logging
 
 from app.config import Config
-from channels import appointment_mail, email, message_mail
+from channels import appointment_mail, email, message_mail, wakeup
 from models import clock, waitlist
 from models.security import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, Session
 
 log = logging.getLogger("portal.worker")
 TICK_SECONDS = 60  # housekeeping
 OUTBOX_POLL_SECONDS = 5  # mail queued elsewhere, retries come due
-WAKE_SETTLE_SECONDS = 0.2  # let the transaction that queued the mail commit
 
 
 async def purge_expired_sessions() -> int:
@@ -61,19 +60,6 @@ async def message_notices() -> None:
     noticed = await message_mail.send_message_notices()
     if noticed:
         log.info("queued %d message notice(s)", noticed)
-
-
-async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
-    """Until ``stop`` or ``wake`` is set, or ``timeout`` seconds have passed."""
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-    if wake.is_set() and not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), WAKE_SETTLE_SECONDS)
 
 
 async def _sms_sender(stop: asyncio.Event, config: Config) -> None:
@@ -127,4 +113,4 @@ async def _email_and_housekeeping(stop: asyncio.Event, config: Config) -> None:
             await deliver(config)
         except Exception:
             log.exception("email delivery failed")
-        await _wait(stop, wake, min(OUTBOX_POLL_SECONDS, max(0.0, next_tick - loop.time())))
+        await wakeup.wait(stop, wake, min(OUTBOX_POLL_SECONDS, max(0.0, next_tick - loop.time())))

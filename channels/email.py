@@ -61,13 +61,11 @@ Tests: ``tests/mailserver.py`` runs a real SMTP server (the ``smtp_server`` fixt
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email.utils
 import hashlib
 import logging
 import re
-import weakref
 from datetime import timedelta
 from email.message import EmailMessage
 from functools import cache
@@ -87,6 +85,7 @@ from tortoise.transactions import in_transaction
 
 from app import i18n
 from app.config import ROOT, Config
+from channels.wakeup import Wakeup
 from models import clock
 from models.outbox import OutboxMessage
 from models.people import Client
@@ -125,25 +124,9 @@ def _current_config() -> Config:
     return _config or Config.from_env()
 
 
-# One event per event loop: an asyncio.Event binds to the loop that first waits on it.
-_wake_events: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def wake_event() -> asyncio.Event:
-    """The event the worker waits on (besides its poll timeout) in this event loop."""
-    loop = asyncio.get_running_loop()
-    event = _wake_events.get(loop)
-    if event is None:
-        event = _wake_events[loop] = asyncio.Event()
-    return event
-
-
-def wake() -> None:
-    """Tell a worker in this process that mail is waiting (a no-op outside a loop)."""
-    with contextlib.suppress(RuntimeError):
-        wake_event().set()
+_wakeup = Wakeup()
+wake_event = _wakeup.event  # what the worker waits on (besides its poll) in this loop
+wake = _wakeup.set  # mail is waiting: wake a worker in this process
 
 
 # ---- rendering ----------------------------------------------------------------------

@@ -15,38 +15,21 @@ row for them, and the sender checks again just before each send.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from channels.wakeup import Wakeup
 from models import clock
 from models.outbox import OutboxMessage, SmsOptOut
 
 CHANNEL = "sms"
 MAX_BODY = 1600  # Twilio's limit; our templates stay within 160
 
-_wake_events: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def wake_event() -> asyncio.Event:
-    """The event the SMS sender waits on (besides its poll) in this event loop."""
-    loop = asyncio.get_running_loop()
-    event = _wake_events.get(loop)
-    if event is None:
-        event = _wake_events[loop] = asyncio.Event()
-    return event
-
-
-def wake() -> None:
-    """Tell the sender in this process that a text is waiting (a no-op outside a loop)."""
-    with contextlib.suppress(RuntimeError):
-        wake_event().set()
+_wakeup = Wakeup()
+wake_event = _wakeup.event  # what the SMS sender waits on (besides its poll) in this loop
+wake = _wakeup.set  # a text is waiting: wake the sender in this process
 
 
 async def opted_out(phone: str) -> bool:

@@ -46,7 +46,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from app.config import Config
-from channels import sms
+from channels import sms, wakeup
 from models import clock
 from models.outbox import OutboxMessage
 from models.scheduling import UPCOMING_STATUSES, Appointment
@@ -61,7 +61,6 @@ log = logging.getLogger("portal.sms")
 DEV_OUTBOX_REF = "dev-outbox"
 STATUS_PATH = "/sms/status"
 POLL_SECONDS = 3.0
-WAKE_SETTLE_SECONDS = 0.2  # let the transaction that queued the text commit
 BATCH_SECONDS = 5.0  # a batch holds about this many seconds of sending
 MAX_BATCH = 200
 MAX_IN_FLIGHT = 16
@@ -397,18 +396,6 @@ async def deliver_due(
     return sent
 
 
-async def _wait(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-    if wake.is_set() and not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), WAKE_SETTLE_SECONDS)
-
-
 async def run(stop: asyncio.Event, config: Config) -> None:
     """The sender's loop: a pass whenever ``queue_sms`` wakes it, or every few seconds."""
     wake = sms.wake_event()
@@ -421,7 +408,7 @@ async def run(stop: asyncio.Event, config: Config) -> None:
                     log.info("sent %d text(s)", sent)
             except Exception:  # keep the loop alive; the next pass retries
                 log.exception("SMS pass failed")
-            await _wait(stop, wake, POLL_SECONDS)
+            await wakeup.wait(stop, wake, POLL_SECONDS)
     finally:
         with contextlib.suppress(Exception):
             await twilio_client.close()
