@@ -481,9 +481,23 @@ def _context_json(item: Planned) -> str:
     return f'{{"appointments":[{ids}],"confirm":{"true" if item.confirm else "false"}}}'
 
 
+# PostgreSQL types of INSERT_COLUMNS, for one array per column (see _insert).
+PG_TYPES = dict.fromkeys(INSERT_COLUMNS, "varchar") | {
+    "body": "text",
+    "client_id": "int",
+    "due_at": "timestamptz",
+    "context": "jsonb",
+    "contact_point_id": "int",
+    "attempts": "smallint",
+    "created_at": "timestamptz",
+}
+
+
 async def _insert(new: list[tuple]) -> None:
-    """One multi-row INSERT per batch; a key another transaction planned meanwhile is
-    skipped (ON CONFLICT DO NOTHING), never an error."""
+    """Insert the new rows; a key another transaction planned meanwhile is skipped
+    (ON CONFLICT DO NOTHING), never an error. PostgreSQL gets one array per column
+    (``unnest``): a statement with tens of thousands of parameters costs it seconds
+    to parse and plan. SQLite gets one multi-row INSERT per batch."""
     from tortoise import connections
 
     from models.db import is_postgres
@@ -492,22 +506,31 @@ async def _insert(new: list[tuple]) -> None:
         return
     conn = connections.get("default")
     columns = ", ".join(f'"{c}"' for c in INSERT_COLUMNS)
+    conflict = " ON CONFLICT (dedupe_key) DO NOTHING"
     width = len(INSERT_COLUMNS)
-    postgres = is_postgres()
+    if is_postgres():
+        arrays = ", ".join(
+            f"${n}::{'text' if PG_TYPES[c] == 'jsonb' else PG_TYPES[c]}[]"
+            for n, c in enumerate(INSERT_COLUMNS, start=1)
+        )
+        picks = ", ".join(
+            f"c{n}::jsonb" if PG_TYPES[c] == "jsonb" else f"c{n}"
+            for n, c in enumerate(INSERT_COLUMNS, start=1)
+        )
+        names = ", ".join(f"c{n}" for n in range(1, width + 1))
+        sql = (
+            f"INSERT INTO outbox_message ({columns}) SELECT {picks}"
+            f" FROM unnest({arrays}) AS t({names}){conflict}"
+        )
+        for i in range(0, len(new), 20000):
+            chunk = new[i : i + 20000]
+            await conn.execute_query(sql, [list(column) for column in zip(*chunk, strict=True)])
+        return
     batch = 30000 // width
     for i in range(0, len(new), batch):
         chunk = new[i : i + batch]
-        if postgres:
-            marks = ", ".join(
-                "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
-                for r in range(len(chunk))
-            )
-        else:
-            marks = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
-        sql = (
-            f"INSERT INTO outbox_message ({columns}) VALUES {marks}"
-            " ON CONFLICT (dedupe_key) DO NOTHING"
-        )
+        marks = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
+        sql = f"INSERT INTO outbox_message ({columns}) VALUES {marks}{conflict}"
         await conn.execute_query(sql, [value for row in chunk for value in row])
 
 

@@ -454,3 +454,21 @@ async def test_plan_all_matches_replan(alice):
     await reminders.replan(alice.alice.id)
     assert [(r.dedupe_key, r.status, r.due_at) for r in await rows(alice)] == first
     assert all(r.context["appointments"] == [appointment.id] for r in await rows(alice))
+
+
+async def test_a_reminder_another_transaction_planned_meanwhile_is_kept_once(alice):
+    """plan_all's bulk insert skips a key already stored (ON CONFLICT DO NOTHING), on
+    both databases: the row that was there first stands, nothing fails."""
+    await add(alice, ny(2030, 3, 7, 15, 0))
+    before = [(r.dedupe_key, r.status, r.due_at, r.context) for r in await rows(alice)]
+    assert len(before) == 2
+    # The rows vanish from what plan_all reads (as if another transaction wrote them
+    # after plan_all's reads): move them aside, plan, and put them back under their keys.
+    keys = [key for key, *_ in before]
+    await OutboxMessage.filter(dedupe_key__in=keys).update(kind="moved")
+    await reminders.plan_all()
+    assert await OutboxMessage.filter(dedupe_key__in=keys, kind="reminder").count() == 0
+    await OutboxMessage.filter(dedupe_key__in=keys).update(kind="reminder")
+    await reminders.plan_all()  # sees them again: nothing to insert, nothing doubled
+    after = [(r.dedupe_key, r.status, r.due_at, r.context) for r in await rows(alice)]
+    assert after == before
