@@ -158,3 +158,7 @@ def _register_blueprints(app: Quart) -> None:
     from app.routes import staff_deliveries  # a client's texts and emails, for staff (issue 6)
 
     app.register_blueprint(staff_deliveries.blueprint)
+
+    from app.routes import account_documents  # My Account's PDFs (issue 7)
+
+    app.register_blueprint(account_documents.blueprint)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -37,7 +40,24 @@ def load_catalogs() -> None:
         _catalogs[lang] = Translations(buf)
 
 
+# A language set for one piece of work (a PDF in the client's language), over the request's.
+_speaking: ContextVar[str | None] = ContextVar("speaking", default=None)
+
+
+@contextmanager
+def speaking(locale: str) -> Iterator[None]:
+    """Translate and format in ``locale`` inside the block, request or not."""
+    token = _speaking.set(locale if locale in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def current_locale() -> str:
+    forced = _speaking.get()
+    if forced is not None:
+        return forced
     if has_request_context() or has_websocket_context():
         return getattr(g, "locale", DEFAULT)
     return DEFAULT

@@ -204,6 +204,7 @@ async def _seed(pw: str) -> None:
         last_name="Rivera",
         date_of_birth=date(1990, 8, 8),
         gender="Non-binary",
+        diagnosis_codes=["F41.1"],
         city="Asheville",
         region="NC",
         time_zone=TZ,

@@ -135,6 +135,13 @@ async def entries_for(
     return await query.order_by("posted_on", "id")
 
 
+async def opening_balance(client_id: int, start: date | None) -> int:
+    """The balance before ``start`` (0 without one): where a period's running balance begins."""
+    if start is None:
+        return 0
+    return totals_of(await LedgerEntry.filter(client_id=client_id, posted_on__lt=start)).balance
+
+
 async def totals_for(client_id: int) -> Totals:
     """The client's whole-account totals (balance is never filtered by date)."""
     rows = await LedgerEntry.filter(client_id=client_id).values_list(

@@ -102,6 +102,7 @@ class Client(Model):
     )
     # "" (not answered yet), "self_pay" or "insurance" (seed 000, My Insurance).
     insurance_choice = fields.CharField(max_length=16, default="")
+    diagnosis_codes: list = fields.JSONField(default=list)  # ICD-10, for the superbill
     # Per-client switches, e.g. {"messaging": false}; see models.settings.
     portal_overrides: dict = fields.JSONField(default=dict)
     portal_enabled = fields.BooleanField(default=True)
