@@ -109,6 +109,16 @@ RULE_MESSAGES = {
     "self_scheduling_off": _l("Booking online is not available. Please contact the practice."),
     "appointment_not_reschedulable": _l("This appointment can no longer be moved."),
     "undo_not_allowed": _l("Only the person who booked this appointment can undo it."),
+    # Online payments (models/payments.py).
+    "payment_token_missing": _l("This form has expired. Check the amount and pay again."),
+    "payment_token_reused": _l(
+        "This form was already sent with other details. Check the amount and pay again."
+    ),
+    "payments_unavailable": _l("Online payments are not available. Please contact the practice."),
+    "payment_amount_invalid": _l("Enter an amount more than zero, like 120.50."),
+    "payment_amount_too_large": _l("You can pay at most $50,000.00 online at once."),
+    "payment_more_than_balance": _l("You can pay at most your account balance."),
+    "payment_method_invalid": _l("Choose one of the cards shown."),
     # Reminder preferences (models/reminders.py).
     "reminder_days_invalid": _l("Choose from 0 to 14 days before the appointment."),
 }

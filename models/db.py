@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "models.people",
     "models.scheduling",
     "models.ledger",
+    "models.payments",
     "models.messaging",
     "models.documents",
     "models.insurance",

@@ -16,6 +16,7 @@ from models.practice import Practice
 # key -> practice default. Boolean feature switches, plus two choices.
 DEFAULTS: dict[str, object] = {
     "payments": True,
+    "allow_credit": False,  # a client may pay more than their balance (kept as a credit)
     "messaging": True,
     "self_scheduling": True,
     "scheduling_mode": "request",  # "instant" | "request"
