@@ -19,6 +19,8 @@ One run, on a throwaway SQLite database (or ``--database-url``):
    appointments <= 10 s (bench/reminder_bench.py), the SMS sending rate within 5 % of
    1/s and 100/s against the fake Twilio (bench/sms_rate_bench.py), and the inbound
    webhook p99 <= 50 ms (bench/sms_inbound_bench.py).
+7. PDFs (bench/pdf_bench.py): a superbill for a year of weekly sessions, median <= 150 ms,
+   and the event loop's lag while 10 render at once < 50 ms.
 
 Prints a table, writes ``bench/results/latest.json``. A missed target is reported, not
 an error: the exit status is non-zero only when the run itself broke (server did not
@@ -56,6 +58,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import live_bench
 import loadgen  # bench/ is on sys.path when this file is run as a script
+import pdf_bench
 import reminder_bench
 import signin_storm
 import slots_bench
@@ -731,6 +734,7 @@ PARTS = (
     ("reminders", reminder_bench, "reminder_bench", "reminder planning, 100k appointments", 900),
     ("sms_rate", sms_rate_bench, "sms_rate_bench", "SMS sending rate, 1/s and 100/s", 900),
     ("sms_inbound", sms_inbound_bench, "sms_inbound_bench", "inbound SMS webhook", 600),
+    ("pdf", pdf_bench, "pdf_bench", "PDFs: a year's superbill, 10 at once", 600),
 )
 
 

@@ -137,6 +137,16 @@ class Superbill:
     def total_paid(self) -> int:
         return sum(line.paid for line in self.lines)
 
+    @property
+    def providers(self) -> list[tuple[str, str, str]]:
+        """Each rendering provider once: (name, credentials, NPI), in order of service."""
+        return list(dict.fromkeys((ln.provider, ln.credentials, ln.npi) for ln in self.lines))
+
+    @property
+    def places(self) -> list[str]:
+        """The place-of-service codes used, once each."""
+        return sorted({line.place_of_service for line in self.lines})
+
 
 @dataclass(frozen=True)
 class FlexSpending:
