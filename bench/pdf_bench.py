@@ -187,14 +187,7 @@ def ordered_at(ordered: list[float], q: float) -> float:
 
 def run(database_url: str | None = None) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
-    label = "sqlite (temp)"
-    problems: list[str] = []
-    figures: dict[str, Any] = {}
-    try:
-        with throwaway.database(database_url, "pdfbench") as (url, label):
-            figures = asyncio.run(measure(url))
-    except Exception as exc:  # a broken run is reported, never hidden
-        problems.append(f"PDF benchmark broke: {type(exc).__name__}: {exc}")
+    label, figures, problems = throwaway.measure_on(database_url, "pdfbench", "PDF", measure)
     targets = []
     if figures:
         median = figures["superbill_ms"]["median"]

@@ -21,7 +21,6 @@ file with ``--json`` in its own process, like slots_bench.py.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import sys
@@ -171,14 +170,9 @@ async def measure(database_url: str, clients: int) -> dict[str, Any]:
 
 def run(database_url: str | None = None, clients: int = CLIENTS) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
-    label = "sqlite (temp)"
-    problems: list[str] = []
-    figures: dict[str, Any] = {}
-    try:
-        with throwaway.database(database_url, "remindbench") as (url, label):
-            figures = asyncio.run(measure(url, clients))
-    except Exception as exc:  # a broken run is reported, never hidden
-        problems.append(f"reminder benchmark broke: {type(exc).__name__}: {exc}")
+    label, figures, problems = throwaway.measure_on(
+        database_url, "remindbench", "reminder", lambda url: measure(url, clients)
+    )
     targets = []
     if figures:
         seconds = figures["plan_all_s"]

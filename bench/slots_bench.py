@@ -19,7 +19,6 @@ to bench/results/latest.json. A missed target is reported, not an error.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import statistics
@@ -215,14 +214,9 @@ async def measure(database_url: str) -> dict[str, Any]:
 
 def run(database_url: str | None = None) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
-    label = "sqlite (temp)"
-    problems: list[str] = []
-    figures: dict[str, Any] = {}
-    try:
-        with throwaway.database(database_url, "slotbench") as (url, label):
-            figures = asyncio.run(measure(url))
-    except Exception as exc:  # a broken run is reported, never hidden
-        problems.append(f"slot engine benchmark broke: {type(exc).__name__}: {exc}")
+    label, figures, problems = throwaway.measure_on(
+        database_url, "slotbench", "slot engine", measure
+    )
     targets = []
     if figures:
         one = figures["one_provider_ms"]["median"]

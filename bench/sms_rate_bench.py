@@ -16,7 +16,6 @@ text sent exactly once.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -106,14 +105,9 @@ async def measure(database_url: str, cases) -> dict[str, Any]:
 def run(database_url: str | None = None, quick: bool = False) -> dict[str, Any]:
     """One measurement on a throwaway database; returns figures, targets and problems."""
     cases = QUICK_CASES if quick else CASES
-    label = "sqlite (temp)"
-    problems: list[str] = []
-    figures: dict[str, Any] = {}
-    try:
-        with throwaway.database(database_url, "smsbench") as (url, label):
-            figures = asyncio.run(measure(url, cases))
-    except Exception as exc:  # a broken run is reported, never hidden
-        problems.append(f"SMS rate benchmark broke: {type(exc).__name__}: {exc}")
+    label, figures, problems = throwaway.measure_on(
+        database_url, "smsbench", "SMS rate", lambda url: measure(url, cases)
+    )
     targets = []
     for case in figures.get("cases", []):
         rate = case["configured_per_s"]

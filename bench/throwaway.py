@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -55,3 +56,17 @@ def database(server_url: str | None, prefix: str) -> Iterator[tuple[str, str]]:
     else:
         with tempfile.TemporaryDirectory(prefix=f"portal-{prefix}-") as tmp:
             yield f"sqlite://{Path(tmp) / 'bench.db'}", "sqlite (temp)"
+
+
+def measure_on(
+    server_url: str | None, prefix: str, what: str, measure: Callable[[str], Awaitable[dict]]
+) -> tuple[str, dict[str, Any], list[str]]:
+    """(label, figures, problems): ``measure(url)`` on a throwaway database; a broken
+    run is reported as a problem, never hidden and never the end of ``make bench``."""
+    label, figures, problems = "sqlite (temp)", {}, []
+    try:
+        with database(server_url, prefix) as (url, label):
+            figures = asyncio.run(measure(url))
+    except Exception as exc:
+        problems.append(f"{what} benchmark broke: {type(exc).__name__}: {exc}")
+    return label, figures, problems

@@ -201,6 +201,17 @@ def demo_server(database_url: str, workdir: Path) -> Iterator[Server]:
         _stop(proc)
 
 
+@contextlib.contextmanager
+def own_demo_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
+    """A fresh demo on its own database, for a module whose changes (payments, sent
+    texts) must not meet the shared demo's: override ``server`` and ``portal`` with it."""
+    with (
+        throwaway_database(tmp_path_factory) as database_url,
+        demo_server(database_url, tmp_path_factory.mktemp(name)) as running,
+    ):
+        yield running
+
+
 @pytest.fixture(scope="session")
 def server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with demo_server(browser_database_url, tmp_path_factory.mktemp("portal-server")) as running:

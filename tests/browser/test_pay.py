@@ -20,7 +20,7 @@ if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
 from playwright.sync_api import expect  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-from tests.browser.conftest import Portal, Server, demo_server, throwaway_database  # noqa: E402
+from tests.browser.conftest import Portal, Server, own_demo_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
 CLIENT = "client@demo.test"
@@ -29,10 +29,7 @@ CLIENT = "client@demo.test"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     """A fresh demo for this module (it overrides the shared session server)."""
-    with (
-        throwaway_database(tmp_path_factory) as database_url,
-        demo_server(database_url, tmp_path_factory.mktemp("portal-pay-server")) as running,
-    ):
+    with own_demo_server(tmp_path_factory, "portal-pay-server") as running:
         yield running
 
 

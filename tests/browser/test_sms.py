@@ -28,9 +28,8 @@ from tests.browser.conftest import (  # noqa: E402
     Portal,
     Server,
     _stop,
-    demo_server,
     make_context,
-    throwaway_database,
+    own_demo_server,
 )
 
 pytestmark = pytest.mark.browser
@@ -42,10 +41,7 @@ CONVERSATION = "#sms-15550100001"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     """A fresh demo for this module (it overrides the shared session server)."""
-    with (
-        throwaway_database(tmp_path_factory) as database_url,
-        demo_server(database_url, tmp_path_factory.mktemp("portal-sms-server")) as running,
-    ):
+    with own_demo_server(tmp_path_factory, "portal-sms-server") as running:
         yield running
 
 
