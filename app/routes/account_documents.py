@@ -61,9 +61,8 @@ async def get_period_document(document: str):
 
 def _attachment(pdf: bytes, filename: str) -> Response:
     response = Response(pdf, status=200, content_type="application/pdf")
+    # no-store and nosniff come with every signed-in response (app/security.py).
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -74,7 +73,6 @@ def _busy() -> Response:
         content_type="text/plain; charset=utf-8",
     )
     response.headers["Retry-After"] = "60"
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
