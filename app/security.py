@@ -66,7 +66,8 @@ def install(app: Quart) -> None:
     @app.after_request
     async def security_headers(response: Response) -> Response:
         h = response.headers
-        h["Content-Security-Policy"] = content_security_policy(csp_nonce())
+        # A route may send a stricter policy of its own (a downloaded file: sandbox).
+        h.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
         h.setdefault("Referrer-Policy", "same-origin")  # a page may ask for no-referrer

@@ -101,6 +101,8 @@ async def test_a_reply_with_a_pdf_is_stored_outside_the_web_root_and_served_to_p
     assert download.headers["Content-Type"] == "application/pdf"
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    # The file's own policy stands (the pages' policy used to overwrite it).
+    assert download.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
     await sign_in(penny, "penny")
     assert (await penny.get(f"/messages/attachments/{attachment.id}")).status_code == 200
     await sign_in(bob, "bob")
