@@ -16,6 +16,7 @@ with the same key names the same "PaymentIntent", as Stripe's idempotency does.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 from models.payments import (
@@ -32,8 +33,11 @@ CANCELLED_MESSAGE = "The payment was not confirmed."
 
 
 def intent_ref(payment: Payment) -> str:
-    """``demo_pi_<hex>``: one per idempotency key, like a PaymentIntent's id."""
-    return "demo_pi_" + hashlib.sha256(payment.idempotency_key.encode()).hexdigest()[:24]
+    """``demo_pi_<base32>``: one per idempotency key, like a PaymentIntent's id. Not
+    hex: 24 hex characters hold a run of 13+ digits often enough that a stored
+    reference can look like a card number to a PAN scan (P-1)."""
+    digest = hashlib.sha256(payment.idempotency_key.encode()).digest()
+    return "demo_pi_" + base64.b32encode(digest).decode().lower()[:24]
 
 
 async def submit(payment: Payment, *, by=None, ip: str = "") -> Payment:
