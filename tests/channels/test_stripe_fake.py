@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -578,3 +579,41 @@ def test_runs_as_a_process():
     finally:
         process.terminate()
         process.wait(10)
+
+
+# ---- the fake Stripe.js (served; the browser side is not run here) ---------------------------
+
+
+def test_fake_stripe_js_is_served_and_parses(fake_stripe, tmp_path):
+    script = httpx.get(f"{fake_stripe.url}/v3/")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert f'var BASE = "{fake_stripe.url}"' in script.text
+    assert "confirmPayment" in script.text and "confirmSetup" in script.text
+    frame = httpx.get(f"{fake_stripe.url}/elements", params={"client_secret": "pi_x_secret_y"})
+    assert frame.status_code == 200
+    for token in ("pm_card_visa", "pm_card_chargeDeclined", "pm_card_authenticationRequired"):
+        assert f'value="{token}"' in frame.text
+    assert "Complete authentication" in frame.text
+    node = shutil.which("node")
+    if node:
+        for name in ("v3/", "elements.js"):
+            path = tmp_path / "check.js"
+            path.write_text(httpx.get(f"{fake_stripe.url}/{name}").text)
+            subprocess.run([node, "--check", str(path)], check=True, timeout=10)
+
+
+def test_iframe_calls_confirm_then_the_3ds_result(client, fake_stripe):
+    """The requests the Payment Element iframe makes: confirm with the publishable key and
+    the client secret, then the 3-D Secure decision (also gated by the client secret)."""
+    pi = pay(client)
+    pk = {"Authorization": f"Bearer {fake_stripe.publishable_key}"}
+    form = {"payment_method": "pm_card_authenticationRequired", "client_secret": pi.client_secret}
+    confirmed = httpx.post(
+        f"{fake_stripe.url}/v1/payment_intents/{pi.id}/confirm", data=form, headers=pk
+    )
+    assert confirmed.json()["status"] == "requires_action"
+    result = f"{fake_stripe.url}/3ds/{pi.id}/result"
+    assert httpx.post(result, data={"action": "complete", "client_secret": "no"}).status_code == 404
+    done = httpx.post(result, data={"action": "complete", "client_secret": pi.client_secret})
+    assert done.json()["status"] == "succeeded" and len(fake_stripe.paid_charges) == 1

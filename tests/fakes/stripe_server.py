@@ -157,6 +157,152 @@ CANCELABLE = (
     "requires_action",
     "processing",
 )
+STRIPE_JS = """(function () {
+  "use strict";
+  var BASE = "%(base)s";
+  function Stripe(publishableKey) {
+    if (!(this instanceof Stripe)) return new Stripe(publishableKey);
+    var self = this;
+    self.elements = function (options) {
+      options = options || {};
+      var group = { clientSecret: options.clientSecret, frame: null };
+      group.create = function (type) {
+        return {
+          mount: function (target) {
+            var host = typeof target === "string" ? document.querySelector(target) : target;
+            var frame = document.createElement("iframe");
+            frame.src = BASE + "/elements?client_secret=" + encodeURIComponent(group.clientSecret) +
+              "&key=" + encodeURIComponent(publishableKey) + "&type=" + encodeURIComponent(type);
+            frame.title = "Secure payment input frame";
+            frame.name = "fake-stripe-" + type;
+            frame.style.cssText = "width:100%%;border:0;min-height:260px";
+            host.appendChild(frame);
+            group.frame = frame;
+          },
+          unmount: function () {
+            var frame = group.frame;
+            if (frame && frame.parentNode) frame.parentNode.removeChild(frame);
+            group.frame = null;
+          },
+          on: function () {},
+          destroy: function () { this.unmount(); }
+        };
+      };
+      group.submit = function () { return Promise.resolve({}); };
+      return group;
+    };
+    function refuse(message) {
+      return Promise.resolve({ error: { type: "invalid_request_error", message: message } });
+    }
+    function confirm(kind, args) {
+      args = args || {};
+      var group = args.elements;
+      var params = args.confirmParams || {};
+      var name = kind === "payment" ? "payment_intent" : "setup_intent";
+      var key = kind === "payment" ? "paymentIntent" : "setupIntent";
+      if (!group || !group.frame) {
+        return refuse("Mount the element before confirming.");
+      }
+      if (!params.return_url && args.redirect !== "if_required") {
+        return refuse("confirmParams.return_url is required.");
+      }
+      return new Promise(function (resolve) {
+        var ticket = Math.random().toString(36).slice(2);
+        function onMessage(event) {
+          if (event.origin !== BASE || !event.data || event.data.fakeStripe !== ticket) return;
+          window.removeEventListener("message", onMessage);
+          var intent = event.data.intent;
+          if (event.data.error) { resolve({ error: event.data.error }); return; }
+          var ok = intent.status === "succeeded" || intent.status === "processing";
+          if (args.redirect === "if_required" && ok) {
+            var result = {};
+            result[key] = intent;
+            resolve(result);
+            return;
+          }
+          var url = new URL(params.return_url, window.location.href);
+          url.searchParams.set(name, intent.id);
+          url.searchParams.set(name + "_client_secret", intent.client_secret);
+          url.searchParams.set("redirect_status", ok ? "succeeded" : "failed");
+          window.location.assign(url.toString());
+        }
+        window.addEventListener("message", onMessage);
+        group.frame.contentWindow.postMessage(
+          { fakeStripe: ticket, action: "confirm", return_url: params.return_url || null }, BASE);
+      });
+    }
+    self.confirmPayment = function (args) { return confirm("payment", args); };
+    self.confirmSetup = function (args) { return confirm("setup", args); };
+  }
+  window.Stripe = Stripe;
+})();
+"""
+
+ELEMENTS_JS = """(function () {
+  "use strict";
+  var page = new URLSearchParams(window.location.search);
+  var secret = page.get("client_secret") || "";
+  var key = page.get("key") || "";
+  var setup = secret.indexOf("seti_") === 0;
+  var path = setup ? "setup_intents" : "payment_intents";
+  var intentId = secret.split("_secret_")[0];
+  var auth = document.getElementById("auth");
+  var pending = null;
+  function finish(intent) {
+    var error = intent.last_payment_error || intent.last_setup_error;
+    if (intent.status === "requires_payment_method" && error) {
+      var copy = Object.assign({}, error);
+      copy[setup ? "setup_intent" : "payment_intent"] = intent;
+      pending({ error: copy });
+    } else {
+      pending({ intent: intent });
+    }
+  }
+  function decide(action) {
+    auth.hidden = true;
+    fetch("/3ds/" + intentId + "/result", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ action: action, client_secret: secret })
+    }).then(function (r) { return r.json(); }).then(finish);
+  }
+  ["complete", "fail"].forEach(function (action) {
+    document.getElementById(action).addEventListener("click", function () { decide(action); });
+  });
+  window.addEventListener("message", function (event) {
+    if (!event.data || event.data.action !== "confirm") return;
+    var ticket = event.data.fakeStripe;
+    pending = function (body) {
+      body.fakeStripe = ticket;
+      event.source.postMessage(body, event.origin);
+    };
+    var chosen = document.querySelector("input[name=card]:checked");
+    if (!chosen) {
+      var message = "Choose a test card.";
+      pending({ error: { type: "validation_error", code: "incomplete", message: message } });
+      return;
+    }
+    var form = new URLSearchParams({ payment_method: chosen.value, client_secret: secret });
+    if (event.data.return_url) form.set("return_url", event.data.return_url);
+    fetch("/v1/" + path + "/" + intentId + "/confirm", {
+      method: "POST",
+      headers: {
+        "Authorization": "Bearer " + key,
+        "Content-Type": "application/x-www-form-urlencoded"
+      },
+      body: form
+    }).then(function (r) { return r.json(); }).then(function (body) {
+      if (body.error) { pending({ error: body.error }); return; }
+      if (body.status === "requires_action") { auth.hidden = false; return; }
+      pending({ intent: body });
+    }, function (failure) {
+      pending({ error: { type: "api_connection_error", message: String(failure) } });
+    });
+  });
+})();
+"""
+
+
 MIN_AMOUNT = {"usd": 50, "eur": 50, "cad": 50, "aud": 50, "gbp": 30}
 
 
@@ -1911,6 +2057,50 @@ class FakeStripe:
             raise web.HTTPSeeOther(target)
         return web.Response(text=f"Authentication {'completed' if succeed else 'failed'}.")
 
+    # ---- the fake Stripe.js (GET /v3/) and its Payment Element iframe (GET /elements) -----
+
+    async def _stripe_js(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=STRIPE_JS % {"base": self.url}, content_type="application/javascript"
+        )
+
+    async def _elements_js(self, request: web.Request) -> web.Response:
+        return web.Response(text=ELEMENTS_JS, content_type="application/javascript")
+
+    async def _elements(self, request: web.Request) -> web.Response:
+        choices = "\n".join(
+            f'<label><input type="radio" name="card" value="{token}"> {token} '
+            f"({card.brand} {card.last4})</label><br>"
+            for token, card in TEST_CARDS.items()
+        )
+        page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test payment method</title></head>
+<body><form id="cards" onsubmit="return false"><fieldset><legend>Test card</legend>
+{choices}</fieldset></form>
+<div id="auth" hidden><p>Test 3D Secure authentication</p>
+<button type="button" id="complete">Complete authentication</button>
+<button type="button" id="fail">Fail authentication</button></div>
+<script src="/elements.js"></script></body></html>"""
+        return web.Response(text=page, content_type="text/html")
+
+    async def _three_ds_result(self, request: web.Request) -> web.Response:
+        """The iframe's 3-D Secure step: JSON in and out, gated by the client secret."""
+        intent_id = request.match_info["id"]
+        form = await request.post()
+        with self._mutex:
+            intent = self._objects.get(intent_id)
+            if intent is None or form.get("client_secret") != intent.get("client_secret"):
+                return web.json_response(
+                    {"error": {"type": "invalid_request_error", "message": "No such intent"}},
+                    status=404,
+                )
+        try:
+            done = self.complete_action(intent_id, form.get("action") == "complete")
+        except ValueError as err:
+            body = {"error": {"type": "invalid_request_error", "message": str(err)}}
+            return web.json_response(body, status=400)
+        return web.json_response(done)
+
     def application(self) -> web.Application:
         app = web.Application()
         r = app.router
@@ -1945,6 +2135,11 @@ class FakeStripe:
             r.add_route(method, path, serve)
         r.add_get("/3ds/{id}", self._three_ds_page)
         r.add_post("/3ds/{id}", self._three_ds_submit)
+        r.add_post("/3ds/{id}/result", self._three_ds_result)
+        r.add_get("/v3/", self._stripe_js)
+        r.add_get("/v3", self._stripe_js)
+        r.add_get("/elements", self._elements)
+        r.add_get("/elements.js", self._elements_js)
         r.add_route("*", "/v1/{tail:.*}", self._unknown)
         return app
 
