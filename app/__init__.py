@@ -159,6 +159,8 @@ def _register_blueprints(app: Quart) -> None:
 
     app.register_blueprint(staff_deliveries.blueprint)
 
-    from app.routes import account_documents  # My Account's PDFs (issue 7)
+    # My Account's PDFs, cards on file, Stripe's webhook (issue 7)
+    from app.routes import account_documents, cards, stripe_webhook
 
-    app.register_blueprint(account_documents.blueprint)
+    for module in (account_documents, cards, stripe_webhook):
+        app.register_blueprint(module.blueprint)

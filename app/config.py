@@ -30,6 +30,7 @@ class Config:
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"  # STRIPE_JS_URL: a fake's in tests
     smtp_url: str = ""
     mail_from: str = "portal@localhost"
     data_dir: Path = field(default_factory=lambda: ROOT / "var")
@@ -52,6 +53,13 @@ class Config:
     def twilio_live(self) -> bool:
         """Texts go to Twilio (through TWILIO_API_BASE): credentials and a sender are set."""
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def stripe_live(self) -> bool:
+        """Card payments go to Stripe (through STRIPE_API_BASE): all three keys are set."""
+        return bool(
+            self.stripe_secret_key and self.stripe_publishable_key and self.stripe_webhook_secret
+        )
 
     @property
     def sms_dev_outbox(self) -> bool:
@@ -91,6 +99,7 @@ class Config:
             "stripe_publishable_key": env.get("STRIPE_PUBLISHABLE_KEY", ""),
             "stripe_webhook_secret": env.get("STRIPE_WEBHOOK_SECRET", ""),
             "stripe_api_base": env.get("STRIPE_API_BASE", "https://api.stripe.com"),
+            "stripe_js_url": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
             "smtp_url": env.get("SMTP_URL", ""),
             "mail_from": env.get("MAIL_FROM", "portal@localhost"),
             "embedded_worker": env.get("PORTAL_EMBEDDED_WORKER", "1") != "0",

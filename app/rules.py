@@ -119,6 +119,10 @@ RULE_MESSAGES = {
     "payment_amount_too_large": _l("You can pay at most $50,000.00 online at once."),
     "payment_more_than_balance": _l("You can pay at most your account balance."),
     "payment_method_invalid": _l("Choose one of the cards shown."),
+    "card_consent_required": _l("Tick the box to agree that the practice may charge this card."),
+    "card_invalid": _l("This card could not be added. Please try again."),
+    "card_not_added": _l("The card was not added: your bank or the card processor declined it."),
+    "card_limit": _l("You have 10 cards on file, the most allowed. Remove one first."),
     # Reminder preferences (models/reminders.py).
     "reminder_days_invalid": _l("Choose from 0 to 14 days before the appointment."),
 }

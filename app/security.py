@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from quart import Quart, Response, current_app, g, request
 
@@ -45,21 +46,40 @@ async def csrf_ok() -> bool:
     return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
-def content_security_policy(nonce: str) -> str:
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}'",
-            f"style-src 'self' 'nonce-{nonce}'",
-            "img-src 'self' data:",
-            "connect-src 'self'",
-            "font-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def stripe_sources(config) -> dict[str, str]:
+    """What Stripe.js needs, and nothing more, when Stripe is configured (its script and
+    iframes from STRIPE_JS_URL's origin, the bank's check from hooks.stripe.com, its
+    API calls to STRIPE_API_BASE's origin); {} otherwise."""
+    if not config.stripe_live:
+        return {}
+    script, api = _origin(config.stripe_js_url), _origin(config.stripe_api_base)
+    frames = [script] + (["https://hooks.stripe.com"] if script == "https://js.stripe.com" else [])
+    return {"script": script, "frame": " ".join(frames), "connect": api}
+
+
+def content_security_policy(nonce: str, stripe: dict[str, str] | None = None) -> str:
+    stripe = stripe or {}
+    extra = {key: f" {value}" if value else "" for key, value in stripe.items()}
+    directives = [
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'{extra.get('script', '')}",
+        f"style-src 'self' 'nonce-{nonce}'",
+        "img-src 'self' data:",
+        f"connect-src 'self'{extra.get('connect', '')}",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    if stripe.get("frame"):
+        directives.append(f"frame-src 'self' {stripe['frame']}")
+    return "; ".join(directives)
 
 
 def install(app: Quart) -> None:
@@ -67,13 +87,15 @@ def install(app: Quart) -> None:
     async def security_headers(response: Response) -> Response:
         h = response.headers
         # A route may send a stricter policy of its own (a downloaded file: sandbox).
-        h.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
+        config = app.config["PORTAL"]
+        h.setdefault(
+            "Content-Security-Policy", content_security_policy(csp_nonce(), stripe_sources(config))
+        )
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
         h.setdefault("Referrer-Policy", "same-origin")  # a page may ask for no-referrer
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(self)"
         h["Cross-Origin-Opener-Policy"] = "same-origin"
-        config = app.config["PORTAL"]
         if config.https:
             h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if getattr(g, "user", None) is not None or request.path.startswith("/login"):

@@ -12,7 +12,7 @@ import json
 
 from jinja2 import Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from jinja2_fragments import render_block
-from quart import g, request
+from quart import current_app, g, request
 
 from app import i18n, security
 from app.config import ROOT
@@ -93,6 +93,8 @@ async def _context(**context) -> dict:
             settings=getattr(g, "settings", {}),
             live_enabled=bool(getattr(g, "settings", {}).get("messaging"))
             and g.access.allows("messages"),
+            stripe_enabled=current_app.config["PORTAL"].stripe_live
+            and g.access.client.practice.payment_processor == "stripe",
         )
     if getattr(g, "staff", None) is not None:
         from app.menu import staff_badges, staff_menu

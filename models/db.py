@@ -14,6 +14,8 @@ MODEL_MODULES = [
     "models.scheduling",
     "models.ledger",
     "models.payments",
+    "models.cards",
+    "models.processor_events",
     "models.messaging",
     "models.documents",
     "models.insurance",

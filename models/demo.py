@@ -246,6 +246,8 @@ async def _seed(pw: str) -> None:
         nickname="Alex's card",
         cardholder="Alex Rivera",
         is_default=True,
+        processor="demo",
+        consented_at=clock.now(),
     )
     await _history(alex, chen, services, main, video, blue)
     await _top_up_upcoming()

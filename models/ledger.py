@@ -32,6 +32,7 @@ class EntryKind(StrEnum):
     ADJUSTMENT = "adjustment"
     TO_DEDUCTIBLE = "to_deductible"
     DIST_ADJUSTMENT = "dist_adjustment"
+    REFUND = "refund"  # card money given back: raises the balance again
 
 
 class LedgerEntry(Model):
@@ -78,12 +79,19 @@ class Totals:
     to_deductible: int = 0
     dist_adjustments: int = 0
     insurance_expected: int = 0
+    refunds: int = 0
+
+    @property
+    def net_client_payments(self) -> int:
+        """What the client paid less what was given back (My Account's "Client Pay.")."""
+        return self.client_payments - self.refunds
 
     @property
     def balance(self) -> int:
         return (
             self.charges
             - self.client_payments
+            + self.refunds
             - self.insurance_payments
             - self.adjustments
             - self.dist_adjustments
@@ -111,6 +119,7 @@ _FIELD_FOR_KIND = {
     EntryKind.ADJUSTMENT: "adjustments",
     EntryKind.TO_DEDUCTIBLE: "to_deductible",
     EntryKind.DIST_ADJUSTMENT: "dist_adjustments",
+    EntryKind.REFUND: "refunds",
 }
 
 
@@ -169,6 +178,7 @@ def with_running_balance(entries: list[LedgerEntry], opening: int = 0) -> list[R
     for entry in entries:
         sign = {
             EntryKind.CHARGE: 1,
+            EntryKind.REFUND: 1,
             EntryKind.TO_DEDUCTIBLE: 0,
         }.get(EntryKind(entry.kind), -1)
         balance += sign * entry.amount_cents
@@ -190,6 +200,10 @@ class SavedCard(Model):
     nickname = fields.CharField(max_length=64, default="")
     cardholder = fields.CharField(max_length=200, default="")
     is_default = fields.BooleanField(default=False)
+    processor = fields.CharField(max_length=16, default="")  # "demo" | "stripe"
+    # When the person who added it agreed that the practice may charge it (security
+    # plan P-6: no charge without a consent record).
+    consented_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

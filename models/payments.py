@@ -37,6 +37,8 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # The demo processor's test methods, named like Stripe's test PaymentMethods. Nothing
 # but these names (and SavedCard ids) ever identifies a method.
 DEMO_METHODS = ("pm_card_visa", "pm_card_chargeDeclined", "pm_card_authenticationRequired")
+# With Stripe, a card typed into Stripe's Payment Element (once, or kept on file after).
+NEW_CARD, NEW_CARD_SAVED = "new", "new_saved"
 
 
 class PaymentStatus(StrEnum):
@@ -72,6 +74,8 @@ class Payment(Model):
     ledger_entry = fields.OneToOneField(
         "portal.LedgerEntry", related_name="online_payment", null=True, on_delete=fields.RESTRICT
     )
+    refunded_cents = fields.IntField(default=0)  # what the processor gave back, in all
+    disputed_at = fields.DatetimeField(null=True)  # the cardholder disputed it at their bank
     created_at = fields.DatetimeField(auto_now_add=True)
     settled_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
@@ -121,6 +125,9 @@ async def _method(client, by, method: str, processor: str) -> tuple[SavedCard | 
         return card, "", card_label(card)
     if processor == "demo" and method in DEMO_METHODS:
         return None, method, DEMO_LABELS[method]
+    if processor == "stripe" and method in (NEW_CARD, NEW_CARD_SAVED):
+        # Typed into Stripe's own form on the next page; the label comes from Stripe.
+        return None, method, "Card"
     raise RuleError("payment_method_invalid")
 
 
@@ -161,6 +168,8 @@ async def start_payment(client, *, by, amount_cents: int, token: str, method: st
     if amount_cents > await max_payment_cents(client.id, practice):
         raise RuleError("payment_more_than_balance")
     card, test_method, label = await _method(client, by, method, practice.payment_processor)
+    if card is not None and card.consented_at is None:
+        raise RuleError("payment_method_invalid")  # no charge without a consent record (P-6)
     if card is not None and practice.payment_processor == "demo":
         # The demo's saved cards carry a test method's name as their token.
         test_method = card.processor_ref if card.processor_ref in DEMO_METHODS else "pm_card_visa"
@@ -244,25 +253,33 @@ async def settle(
     processor_ref: str | None = None,
     failure_code: str = "",
     failure_message: str = "",
+    method_label: str = "",
+    processor_confirmed: bool = False,
     by=None,
     via: str = "web",
     ip: str = "",
 ) -> Payment:
     """Settle an open payment once. Succeeded: the CLIENT_PAYMENT ledger entry and its
     allocations, in the same transaction. Failed: no ledger entry. A payment already
-    settled is returned as it is."""
+    settled is returned as it is, with one exception: when the processor itself says
+    a payment we recorded as failed succeeded after all (``processor_confirmed``: a
+    second try on the same Stripe PaymentIntent, or its events out of order), the
+    money was taken and the ledger must say so. Success is final."""
     from models.people import Client
     from models.practice import Practice
 
     async with in_transaction():
         fresh = await Payment.select_for_update().get(id=payment.id)
-        if fresh.status not in OPEN_STATUSES:
+        reopen = succeeded and processor_confirmed and fresh.status == PaymentStatus.FAILED
+        if fresh.status not in OPEN_STATUSES and not reopen:
             return fresh
         # One client's payments settle one at a time (their allocations read each other's).
         client = await Client.select_for_update().get(id=fresh.client_id)
         ref = (processor_ref if processor_ref is not None else fresh.processor_ref)[:64]
         now = clock.now()
         values: dict = dict(processor_ref=ref, settled_at=now, version=fresh.version + 1)
+        if method_label:
+            values["method_label"] = fresh.method_label = method_label[:32]
         if succeeded:
             practice = await Practice.get(id=client.practice_id)
             entry = await LedgerEntry.create(
@@ -274,16 +291,19 @@ async def settle(
                 reference=ref,
             )
             await _allocate(entry)
-            values.update(status=PaymentStatus.SUCCEEDED, ledger_entry_id=entry.id)
+            values.update(
+                status=PaymentStatus.SUCCEEDED,
+                ledger_entry_id=entry.id,
+                failure_code="",
+                failure_message="",
+            )
         else:
             values.update(
                 status=PaymentStatus.FAILED,
                 failure_code=(failure_code or "failed")[:40],
                 failure_message=failure_message[:200],
             )
-        changed = await Payment.filter(
-            id=fresh.id, version=fresh.version, status__in=list(OPEN_STATUSES)
-        ).update(**values)
+        changed = await Payment.filter(id=fresh.id, version=fresh.version).update(**values)
         if changed != 1:  # pragma: no cover - the row lock above makes this unreachable
             raise RuntimeError("payment changed while it was being settled")
         fresh = await Payment.get(id=fresh.id)
@@ -335,3 +355,50 @@ async def _allocate(entry: LedgerEntry) -> list[PaymentAllocation]:
 async def payment_of(payment_id: int, client_id: int) -> Payment | None:
     """A payment of this client, or None (the route answers 404)."""
     return await Payment.get_or_none(id=payment_id, client_id=client_id)
+
+
+async def record_refund(
+    payment: Payment, refunded_total_cents: int, *, reference: str = "", via: str = "stripe"
+) -> Payment:
+    """The processor has given back ``refunded_total_cents`` of this payment in all (its
+    charge's ``amount_refunded``, which only grows). Writes one REFUND ledger entry for
+    what is new, so the same or an older total changes nothing. A refund proves the
+    payment succeeded: one still open is settled first (events come in any order)."""
+    from models.practice import Practice
+
+    if payment.status != PaymentStatus.SUCCEEDED:
+        payment = await settle(payment, True, processor_confirmed=True, via=via)
+    async with in_transaction():
+        fresh = await Payment.select_for_update().get(id=payment.id)
+        total = min(max(refunded_total_cents, 0), fresh.amount_cents)
+        new = total - fresh.refunded_cents
+        if new <= 0:
+            return fresh
+        client = await fresh.client
+        practice = await Practice.get(id=client.practice_id)
+        await LedgerEntry.create(
+            client_id=fresh.client_id,
+            kind=EntryKind.REFUND,
+            posted_on=clock.now().astimezone(ZoneInfo(practice.time_zone)).date(),
+            amount_cents=new,
+            method=fresh.method_label[:32],
+            reference=(reference or fresh.processor_ref)[:64],
+        )
+        await Payment.filter(id=fresh.id).update(refunded_cents=total, version=fresh.version + 1)
+        fresh = await Payment.get(id=fresh.id)
+        await _audit(fresh, "payment.refunded", None, via, "", refunded_cents=new)
+    return fresh
+
+
+async def record_dispute(payment: Payment, *, reason: str = "", via: str = "stripe") -> bool:
+    """The cardholder disputed this payment at their bank: noted once. True the first
+    time (the caller then alerts the practice's billers, in its own transaction)."""
+    async with in_transaction():
+        first = await Payment.filter(id=payment.id, disputed_at__isnull=True).update(
+            disputed_at=clock.now()
+        )
+        if not first:
+            return False
+        fresh = await Payment.get(id=payment.id)
+        await _audit(fresh, "payment.disputed", None, via, "", reason=reason[:40])
+    return True

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 pytest_plugins = ["tests.mailserver"]  # the smtp_server fixture: a real local SMTP server
+from tests.fakes.stripe_server import fake_stripe  # noqa: E402, F401  (a fixture for every test)
 
 os.environ.setdefault("PORTAL_FAST_HASH", "1")  # argon2id with cheap parameters
 

@@ -5,15 +5,16 @@ username and sign-in history."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, g, redirect, request
+from quart import Blueprint, Response, abort, current_app, g, redirect, request
 
 from app.auth import client_section
 from app.forms import Form
 from app.htmx import is_htmx, render_page, render_partial
 from app.i18n import current_locale
+from app.i18n import lazy_gettext as _l
 from app.rules import rule_message
+from models.cards import visible_cards
 from models.errors import RuleError
-from models.ledger import SavedCard
 from models.outbox import OutboxMessage, SmsOptOut
 from models.people import Contact, ContactPoint
 from models.practice import Practice
@@ -23,6 +24,11 @@ blueprint = Blueprint("profile", __name__)
 LOG_SHOWN = 20  # the newest texts and emails in "Texts and emails we sent you"
 MAX_DAYS_BEFORE = 14
 DAYS_CHOICES = list(range(MAX_DAYS_BEFORE + 1))
+CARD_NOTICES = {
+    "added": _l("The card is on file."),
+    "default": _l("That card is now your default."),
+    "removed": _l("The card was removed."),
+}
 
 
 async def _opted_out(points: list[ContactPoint]) -> set[int]:
@@ -38,17 +44,22 @@ async def _opted_out(points: list[ContactPoint]) -> set[int]:
 @client_section(scope="profile")
 async def get_profile():
     saved = request.args.get("saved", "")
-    return await _profile_page(saved_id=int(saved) if saved.isdigit() else None)
+    return await _profile_page(
+        saved_id=int(saved) if saved.isdigit() else None,
+        card_notice=CARD_NOTICES.get(request.args.get("card", ""), ""),
+    )
 
 
 async def _profile_page(
-    *, forms: dict[int, Form] | None = None, saved_id: int | None = None, status: int = 200
+    *,
+    forms: dict[int, Form] | None = None,
+    saved_id: int | None = None,
+    card_notice: str = "",
+    status: int = 200,
 ) -> Response:
     client = g.access.client
     points = await ContactPoint.filter(client_id=client.id).order_by("kind", "-is_default", "id")
-    cards = SavedCard.filter(client_id=client.id)
-    if not g.access.is_self:  # a guardian sees only the cards they added
-        cards = cards.filter(added_by_id=g.user.id)
+    practice = await Practice.get(id=client.practice_id)
     last_login = (
         await LoginEvent.filter(user_id=g.user.id, success=True).order_by("-at").offset(1).first()
     )
@@ -67,10 +78,19 @@ async def _profile_page(
         days_choices=DAYS_CHOICES,
         sent=[(row, _when(row)) for row in sent],
         contacts=await Contact.filter(client_id=client.id).order_by("name"),
-        cards=await cards.order_by("-is_default", "id"),
+        # A guardian sees only the cards they added (models.cards.visible_cards).
+        cards=await visible_cards(client, g.user).order_by("-is_default", "id"),
+        card_notice=card_notice,
+        can_add_card=_can_add_card(practice),
         last_login=last_login,
-        practice=await Practice.get(id=client.practice_id),
+        practice=practice,
     )
+
+
+def _can_add_card(practice: Practice) -> bool:
+    if practice.payment_processor == "stripe":
+        return current_app.config["PORTAL"].stripe_live
+    return practice.payment_processor == "demo"
 
 
 def _when(row: OutboxMessage) -> str:

@@ -5,7 +5,7 @@ double submit, other clients' payments, CSRF, and no card number stored anywhere
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,6 +14,8 @@ from models.ledger import EntryKind, LedgerEntry, PaymentAllocation, SavedCard, 
 from models.payments import Payment, PaymentStatus
 from models.practice import Practice
 from tests.helpers import HX, post, sign_in
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)  # when the test cards were consented to
 
 
 async def html_of(response) -> str:
@@ -49,6 +51,7 @@ async def client_payments(client_id: int) -> list[LedgerEntry]:
 async def bobs_card(cast) -> SavedCard:
     await cast.bob.fetch_related("user")
     return await SavedCard.create(
+        consented_at=NOW,
         client=cast.bob,
         added_by=cast.bob.user,
         processor_ref="pm_card_visa",
@@ -65,6 +68,7 @@ async def bobs_card(cast) -> SavedCard:
 async def test_the_form_offers_the_clients_responsibility_and_its_cards(client, cast):
     await cast.alice.fetch_related("user")
     card = await SavedCard.create(
+        consented_at=NOW,
         client=cast.alice,
         added_by=cast.alice.user,
         processor_ref="pm_card_visa",
@@ -292,6 +296,7 @@ async def test_a_guardian_pays_for_a_child_with_their_own_cards(client, cast):
         client=cast.dana, kind=EntryKind.CHARGE, posted_on=date(2026, 11, 2), amount_cents=8000
     )
     own = await SavedCard.create(
+        consented_at=NOW,
         client=cast.dana,
         added_by=cast.gina,
         processor_ref="pm_card_visa",
@@ -302,6 +307,7 @@ async def test_a_guardian_pays_for_a_child_with_their_own_cards(client, cast):
     )
     await cast.dana.fetch_related("practice")
     stranger = await SavedCard.create(
+        consented_at=NOW,
         client=cast.dana,
         added_by_id=cast.alice.user_id,
         processor_ref="pm_card_visa",
@@ -344,6 +350,7 @@ async def test_no_card_number_is_stored_after_every_flow(client, cast):
 
     await cast.alice.fetch_related("user")
     card = await SavedCard.create(
+        consented_at=NOW,
         client=cast.alice,
         added_by=cast.alice.user,
         processor_ref="pm_card_visa",

@@ -5,7 +5,7 @@ payment spread over the open charges oldest first."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -26,6 +26,8 @@ from models.practice import Practice
 
 TOKEN = "tok_" + "a" * 28
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)  # when the test cards were consented to
+
 
 def token(n: int) -> str:
     return f"tok_{n:028d}"
@@ -38,6 +40,7 @@ async def alice_user(cast):
 
 async def card_of(client, added_by, processor_ref="pm_card_visa", last4="4242") -> SavedCard:
     return await SavedCard.create(
+        consented_at=NOW,
         client=client,
         added_by=added_by,
         processor_ref=processor_ref,
