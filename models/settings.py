@@ -71,6 +71,21 @@ OVERRIDABLE = (
 )
 
 
+# The card processors this server can use: the offline demo always, Stripe when its
+# keys are set (``configure_processors``, called when the app is created).
+_usable_processors: set[str] = {"demo", "stripe"}
+
+
+def configure_processors(stripe_live: bool) -> None:
+    _usable_processors.clear()
+    _usable_processors.update({"demo", "stripe"} if stripe_live else {"demo"})
+
+
+def processor_usable(practice: Practice) -> bool:
+    """The practice names a card processor and this server can reach it."""
+    return practice.payment_processor in _usable_processors
+
+
 @dataclass(frozen=True)
 class Setting:
     value: object
@@ -88,8 +103,9 @@ def practice_settings(practice: Practice) -> dict[str, Setting]:
             result[key] = Setting(stored[key], "practice")
         else:
             result[key] = Setting(default, "default")
-    if not practice.payment_processor:
-        # Seeds 002/003: payments are greyed out until a card processor is set up.
+    if not processor_usable(practice):
+        # Seeds 002/003: payments are greyed out until a card processor is set up (or,
+        # for Stripe, until this server has its keys).
         result["payments"] = Setting(False, "processor")
     return result
 

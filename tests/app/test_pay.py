@@ -388,3 +388,16 @@ async def test_no_card_number_is_stored_after_every_flow(client, cast):
 def assert_luhn_sanity() -> bool:
     """The scanner would find a real test card number."""
     return luhn_ok("4242424242424242") and not luhn_ok("4242424242424241")
+
+
+async def test_without_stripe_keys_a_stripe_practice_takes_no_payments(client, cast):
+    """Seeds 002/003: the switch is off, with its reason, until the processor can be
+    used (this app has no Stripe keys): no Make Payment, no webhook."""
+    from models.settings import practice_settings
+
+    await Practice.filter(id=cast.practice.id).update(payment_processor="stripe")
+    await sign_in(client, "alice")
+    assert (await client.get("/pay")).status_code == 404
+    assert (await client.post("/stripe/webhook", data=b"{}")).status_code == 404
+    setting = practice_settings(await Practice.get(id=cast.practice.id))["payments"]
+    assert (setting.value, setting.source) == (False, "processor")
