@@ -325,4 +325,3 @@ async def test_no_card_number_reaches_our_database_or_stripe_from_us(
                 found += [(table, n) for n in DIGITS.findall(text) if luhn_ok(n)]
     assert found == []
     assert await LedgerEntry.filter(kind=EntryKind.CLIENT_PAYMENT).count() >= 1
-
