@@ -71,9 +71,10 @@ async def _demo() -> None:
     from models.db import close_db, init_db
     from models.demo import seed_demo
 
-    await init_db(_config().database_url)
+    config = _config()
+    await init_db(config.database_url)
     try:
-        print(await seed_demo())
+        print(await seed_demo("stripe" if config.stripe_live else "demo"))
     finally:
         await close_db()
 

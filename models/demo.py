@@ -54,13 +54,16 @@ async def _user(email: str, name: str, password_hash: str, language: str = "en")
     )
 
 
-async def seed_demo() -> str:
+async def seed_demo(processor: str = "demo") -> str:
+    """Seed the demo practice once. ``processor``: "demo" (the offline test cards, and a
+    demo card on file for the client) or "stripe" (when the server has Stripe's keys:
+    no card on file, since cards must be added through Stripe)."""
     if await User.exists(email="admin@demo.test"):
         added = await _top_up_upcoming()
         return f"demo already seeded; {added} upcoming appointments added"
     pw = await hash_password(DEMO_PASSWORD)
     async with in_transaction():
-        await _seed(pw)
+        await _seed(pw, processor)
         await _plan_reminders()
     return "demo practice seeded"
 
@@ -79,7 +82,7 @@ async def _plan_reminders(*client_ids: int) -> None:
         await replan(client_id)
 
 
-async def _seed(pw: str) -> None:
+async def _seed(pw: str, processor: str) -> None:
     practice = await Practice.create(
         name="Riverbend Wellness Group",
         phone="+15550109000",
@@ -94,7 +97,7 @@ async def _seed(pw: str) -> None:
             "Appointments cancelled with less than 24 hours' notice may be charged a fee."
         ),
         portal_settings={"scheduling_mode": "request"},
-        payment_processor="demo",
+        payment_processor=processor,
     )
     main = await Location.create(
         practice=practice,
@@ -235,20 +238,21 @@ async def _seed(pw: str) -> None:
         relationship="Spouse",
         phone="+15550100002",
     )
-    await SavedCard.create(
-        client=alex,
-        added_by=alex_user,
-        processor_ref="pm_card_visa",
-        brand="visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=clock.now().year + 2,
-        nickname="Alex's card",
-        cardholder="Alex Rivera",
-        is_default=True,
-        processor="demo",
-        consented_at=clock.now(),
-    )
+    if processor == "demo":
+        await SavedCard.create(
+            client=alex,
+            added_by=alex_user,
+            processor_ref="pm_card_visa",
+            brand="visa",
+            last4="4242",
+            exp_month=12,
+            exp_year=clock.now().year + 2,
+            nickname="Alex's card",
+            cardholder="Alex Rivera",
+            is_default=True,
+            processor="demo",
+            consented_at=clock.now(),
+        )
     await _history(alex, chen, services, main, video, blue)
     await _top_up_upcoming()
 

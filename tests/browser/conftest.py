@@ -150,8 +150,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def demo_server(database_url: str, workdir: Path) -> Iterator[Server]:
-    """``portal migrate`` + ``portal demo`` + ``portal serve`` on a free port."""
+def demo_server(
+    database_url: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``portal migrate`` + ``portal demo`` + ``portal serve`` on a free port
+    (``extra_env``: more settings, e.g. a fake Stripe's keys)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -161,6 +164,7 @@ def demo_server(database_url: str, workdir: Path) -> Iterator[Server]:
         "PUBLIC_URL": url,
         "PORTAL_EMBEDDED_WORKER": "0",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     # argon2id with cheap parameters (as tests/conftest.py does): sign-ins stay fast
     env.setdefault("PORTAL_FAST_HASH", "1")
@@ -202,12 +206,14 @@ def demo_server(database_url: str, workdir: Path) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def own_demo_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
+def own_demo_server(
+    tmp_path_factory: pytest.TempPathFactory, name: str, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """A fresh demo on its own database, for a module whose changes (payments, sent
     texts) must not meet the shared demo's: override ``server`` and ``portal`` with it."""
     with (
         throwaway_database(tmp_path_factory) as database_url,
-        demo_server(database_url, tmp_path_factory.mktemp(name)) as running,
+        demo_server(database_url, tmp_path_factory.mktemp(name), extra_env) as running,
     ):
         yield running
 
