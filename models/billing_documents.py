@@ -154,10 +154,12 @@ class FlexSpending:
     start: date
     end: date
     payments: tuple[Payment, ...]
+    # Card money given back in the period (REFUND entries): what was paid is net of them.
+    refunds: tuple[LedgerEntry, ...] = ()
 
     @property
     def total(self) -> int:
-        return sum(p.amount for p in self.payments)
+        return sum(p.amount for p in self.payments) - sum(r.amount_cents for r in self.refunds)
 
 
 # ---- the period ----
@@ -248,14 +250,14 @@ async def superbill(client_id: int, start: date | None, end: date | None) -> Sup
 async def flex_spending(client_id: int, start: date | None, end: date | None) -> FlexSpending:
     start, end = await period(client_id, start, end)
     client = await Client.get(id=client_id)
-    own = [
-        e for e in await entries_for(client_id, start, end) if e.kind == EntryKind.CLIENT_PAYMENT
-    ]
+    entries = await entries_for(client_id, start, end)
+    own = [e for e in entries if e.kind == EntryKind.CLIENT_PAYMENT]
     return FlexSpending(
         header=await _header(client),
         start=start,
         end=end,
         payments=tuple(await _payments(client, own)),
+        refunds=tuple(e for e in entries if e.kind == EntryKind.REFUND),
     )
 
 
