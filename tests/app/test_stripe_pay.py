@@ -325,3 +325,51 @@ async def test_no_card_number_reaches_our_database_or_stripe_from_us(
                 found += [(table, n) for n in DIGITS.findall(text) if luhn_ok(n)]
     assert found == []
     assert await LedgerEntry.filter(kind=EntryKind.CLIENT_PAYMENT).count() >= 1
+
+
+# --- P-1 (2), (3): the payment page's scripts and headers, reviewed -------------------
+
+# The scripts a Stripe payment page may load (6.4.3-style inventory). A change here must
+# be reviewed: Stripe.js itself is loaded by stripe_pay.js from STRIPE_JS_URL only.
+PAY_PAGE_SCRIPTS = [
+    "/static/vendor/htmx-2.0.11.min.js",
+    "/static/vendor/htmx-ext-ws-2.0.4.min.js",
+    "/static/js/portal.js",
+    "/static/js/stripe_pay.js",
+]
+# The payment page's security headers, with the nonce and the fake's port taken out
+# (11.6.1-style: a change to them fails here until reviewed).
+PAY_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'nonce-N' STRIPE; "
+    "style-src 'self' 'nonce-N'; img-src 'self' data:; connect-src 'self' STRIPE; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; frame-src 'self' STRIPE",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(self)",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+async def test_the_payment_page_loads_only_reviewed_scripts_with_reviewed_headers(
+    client, stripe_cast, fake_stripe
+):
+    await sign_in(client, "alice")
+    await pay(client, "9.00", "new")
+    payment = await Payment.get()
+    response = await client.get(f"/pay/{payment.id}")
+    html = await html_of(response)
+    scripts = re.findall(r"<script\b([^>]*)>", html)
+    assert [re.search(r'src="([^"]+)"', s).group(1) for s in scripts] == PAY_PAGE_SCRIPTS
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    assert all(f'nonce="{nonce}"' in s for s in scripts)
+    assert "<script>" not in html and " on" + "click=" not in html
+    seen = {
+        name: response.headers[name]
+        .replace(f"nonce-{nonce}", "nonce-N")
+        .replace(fake_stripe.url, "STRIPE")
+        for name in PAY_PAGE_HEADERS
+    }
+    assert seen == PAY_PAGE_HEADERS

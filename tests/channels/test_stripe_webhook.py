@@ -219,3 +219,38 @@ async def test_a_refund_larger_than_the_payment_is_capped(app, client, alice, fa
     assert payment.refunded_cents == 1000
     refunds = await LedgerEntry.filter(kind=EntryKind.REFUND, client_id=alice.id)
     assert [r.amount_cents for r in refunds] == [1000]
+
+
+async def test_a_crash_after_stripe_made_the_intent_is_recovered_by_key_and_webhook(
+    app, client, alice, fake_stripe
+):
+    """P-5 (3): the server made the PaymentIntent (with our key) and died before storing
+    its id. The webhook finds our payment by the intent's metadata; the same form sent
+    again gets the same intent back (Stripe's idempotency), never a second one."""
+    payment = await start_payment(
+        alice, by=alice.user, amount_cents=1800, token="crash-test-token-0001", method=NEW_CARD
+    )
+    config = app.app.config["PORTAL"]
+    async with stripe_processor.api(config) as sc:
+        customer = await stripe_processor.customer_ref(sc, alice)
+        made = await sc.v1.payment_intents.create_async(
+            params={
+                "amount": 1800,
+                "currency": "usd",
+                "customer": customer,
+                "payment_method_types": ["card"],
+                "metadata": {"payment_id": str(payment.id), "client_id": str(alice.id)},
+            },
+            options={"idempotency_key": payment.idempotency_key},
+        )
+    assert (await Payment.get(id=payment.id)).processor_ref == ""  # the crash: not stored
+    await stripe_processor.start_new_card(config, payment)  # the form sent again
+    assert (await Payment.get(id=payment.id)).processor_ref == made.id
+    assert len(fake_stripe.payment_intents) == 1
+    await confirm(fake_stripe, made.id, "pm_card_visa")
+    await Payment.filter(id=payment.id).update(processor_ref="")  # died again, before storing
+    event = event_of(fake_stripe, made.id, "payment_intent.succeeded")
+    assert (await deliver(client, fake_stripe, event)).status_code == 200
+    payment = await Payment.get(id=payment.id)
+    assert (payment.status, payment.processor_ref) == (PaymentStatus.SUCCEEDED, made.id)
+    assert len(fake_stripe.paid_charges) == 1
