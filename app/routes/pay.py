@@ -145,7 +145,7 @@ async def post_pay():
     amount = parse_amount(form.value("amount"))
     if amount is None:
         form.errors["amount"] = _("Enter an amount in dollars and cents, like 120.50.")
-    if not form.value("method"):
+    if form.value("method") in ("", NEW_CARD_SAVED):  # keeping a new card is the checkbox
         form.errors["method"] = rule_message("payment_method_invalid")
     processor = _processor()
     if not processor:

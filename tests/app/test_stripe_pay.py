@@ -373,3 +373,36 @@ async def test_the_payment_page_loads_only_reviewed_scripts_with_reviewed_header
         for name in PAY_PAGE_HEADERS
     }
     assert seen == PAY_PAGE_HEADERS
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/profile/cards/return?setup_intent=" + "seti_" + "x" * 5000, None),
+        ("GET", "/profile/cards/return?setup_intent=%00%ff", None),
+        ("GET", "/profile/cards/return", None),
+        ("GET", "/pay/99999999999999999999/return", None),
+        ("GET", "/pay/0/return", None),
+        ("POST", "/profile/cards", {"consent": "1", "nickname": "x" * 5000}),
+        ("POST", "/profile/cards", {"consent": ["1", "0"], "nickname": "\x00"}),
+        ("POST", "/profile/cards/99999999999999999999/remove", {}),
+        ("POST", "/profile/cards/0/default", {}),
+        ("POST", "/pay", {"amount": "10.00", "method": "new_saved", "token": "t" * 24}),
+        ("POST", "/pay", {"amount": "10.00", "method": "card:abc", "token": "t" * 24}),
+    ],
+)
+async def test_hostile_card_and_payment_input_answers_4xx_and_changes_nothing(
+    client, stripe_cast, fake_stripe, method, path, data
+):
+    await sign_in(client, "alice")
+    if method == "GET":
+        response = await client.get(path)
+    else:
+        response = await post(client, path, data, token_from="/profile")
+    assert 400 <= response.status_code < 500, (path, response.status_code)
+    assert await SavedCard.all().count() == 0
+    assert await Payment.all().count() == 0
+    assert fake_stripe.paid_charges == []

@@ -107,3 +107,18 @@ def test_a_declined_new_card_says_so_and_charges_nothing(page, portal, fake, pro
     page.get_by_role("button", name="Pay $5.00").click()
     expect(page.locator("#stripe-error")).to_contain_text("declined")
     assert len(fake.paid_charges) == paid_before
+
+
+def test_no_card_number_went_to_stripe_or_into_the_server_log(server, fake):
+    """P-1 (1), after the flows above: every request the browser and the server made to
+    "Stripe" (the Payment Element's included) and the server's log hold no card number."""
+    from tests.app.test_pay import DIGITS, luhn_ok
+
+    assert fake.requests, "the flows above reached the fake Stripe"
+    found = []
+    for request in fake.requests:
+        text = request.body.decode(errors="ignore") + request.path + str(request.query)
+        found += [("stripe", n) for n in DIGITS.findall(text) if luhn_ok(n)]
+    log = server.log.read_text(errors="ignore")
+    found += [("server log", n) for n in DIGITS.findall(log) if luhn_ok(n)]
+    assert found == []
