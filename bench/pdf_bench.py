@@ -1,14 +1,21 @@
 """Benchmark the PDFs (``make bench`` runs it; or on its own):
 
 1. A superbill for a year of weekly sessions (52 charges, each with a copay and an
-   insurance payment distributed over it): the median of 20 renders after 3 warm-ups,
-   data and template and WeasyPrint together (``channels.billing_pdfs.superbill_pdf``).
-   Target: median <= 150 ms.
+   insurance payment distributed over it): the median of 20 renders after 3 warm-ups
+   (the first starts the worker pool), data and template and WeasyPrint together
+   (``channels.billing_pdfs.superbill_pdf``). Target: median <= 150 ms. Then the
+   same document's phases on their own, medians of 10: the data
+   (``models.billing_documents.superbill``), the Jinja template, and ``render_pdf``
+   (WeasyPrint in a worker process, with the round trip to it).
 2. Event-loop lag while 10 such PDFs render at once: a probe sleeps 10 ms in a loop on
-   the same event loop and records how late it wakes. Target: worst lag < 50 ms (the
-   renders run in threads, at most cores - 1 at once, so the loop keeps answering).
+   the same event loop and records how late it wakes. Target: worst lag < 50 ms
+   (WeasyPrint runs in worker processes, ``channels.pdf.workers()`` of them: the
+   cores less one; the event loop's process only fetches the data, renders the
+   template in a thread and waits).
 
-In process, on a throwaway database (SQLite, or a temporary one on ``--database-url``).
+The data, the template and the event loop run in this process, on a throwaway
+database (SQLite, or a temporary one on ``--database-url``); the PDFs render in
+``channels.pdf``'s worker processes.
 
     .venv/bin/python bench/pdf_bench.py [--database-url postgres://...] [--json]
 """
@@ -145,6 +152,7 @@ async def measure(database_url: str) -> dict[str, Any]:
             if n >= WARMUP:
                 times.append((time.perf_counter() - began) * 1000)
             size = len(pdf)
+        phases = await measure_phases(client, start, end)
         lags: list[float] = []
         stop = asyncio.Event()
         probe = asyncio.create_task(_probe(stop, lags))
@@ -165,6 +173,7 @@ async def measure(database_url: str) -> dict[str, Any]:
             "max": round(max(times), 1),
             "runs": RUNS,
         },
+        "phases_ms": phases,
         "concurrent": {
             "pdfs": CONCURRENT,
             "all_ok": all(p.startswith(b"%PDF") for p in pdfs),
@@ -177,6 +186,27 @@ async def measure(database_url: str) -> dict[str, Any]:
             },
         },
     }
+
+
+async def measure_phases(client: Any, start: date, end: date, runs: int = 10) -> dict:
+    """Median ms of each phase of ``superbill_pdf``, each timed on its own."""
+    from channels.billing_pdfs import document_html
+    from channels.pdf import render_pdf
+    from models import billing_documents, clock
+
+    times: dict[str, list[float]] = {"data": [], "template": [], "render_pdf": []}
+    for _ in range(runs):
+        began = time.perf_counter()
+        doc = await billing_documents.superbill(client.id, start, end)
+        built = time.perf_counter()
+        title, html = document_html("superbill", doc, today=clock.now().date())
+        templated = time.perf_counter()
+        await render_pdf(html, title=title)
+        rendered = time.perf_counter()
+        times["data"].append((built - began) * 1000)
+        times["template"].append((templated - built) * 1000)
+        times["render_pdf"].append((rendered - templated) * 1000)
+    return {name: round(statistics.median(values), 1) for name, values in times.items()}
 
 
 def ordered_at(ordered: list[float], q: float) -> float:
@@ -212,13 +242,18 @@ def run(database_url: str | None = None) -> dict[str, Any]:
 
 
 def print_report(result: dict[str, Any]) -> None:
-    print(f"PDFs (WeasyPrint in threads, in process, {result['database']})")
+    print(f"PDFs (WeasyPrint in worker processes, {result['database']})")
     if "superbill_ms" in result:
         s, c = result["superbill_ms"], result["concurrent"]
         print(
             f"  superbill, {result['weeks']} weekly sessions ({result['pdf_bytes']:,} bytes): "
             f"median {s['median']:.1f} ms  p90 {s['p90']:.1f} ms  max {s['max']:.1f} ms "
             f"({s['runs']} runs)"
+        )
+        p = result["phases_ms"]
+        print(
+            f"  phases (medians): data {p['data']:.1f} ms  template {p['template']:.1f} ms  "
+            f"render_pdf {p['render_pdf']:.1f} ms"
         )
         lag = c["lag_ms"]
         print(

@@ -1,8 +1,10 @@
-"""channels/pdf.py: the fetcher serves only static/pdf files by name; renders time out
-cleanly and give their slot back."""
+"""channels/pdf.py: the fetcher serves only static/pdf files by name; renders run in
+worker processes, and a runaway or dying worker is killed and replaced."""
 
 import asyncio
 import io
+import os
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -105,29 +107,99 @@ async def test_a_hostile_document_fetches_nothing_and_attaches_nothing(canary):
     assert reader.metadata["/Title"] == "Hostile"
 
 
-async def test_a_slow_render_times_out_and_gives_its_slot_back(monkeypatch):
-    real = pdf._render
-    finished = threading.Event()
+def slow_document(rows: int = 3000) -> str:
+    """A real document that takes seconds to lay out (a long table)."""
+    row = "<tr><td>2026-01-05</td><td>90837</td><td>11</td><td>1</td><td>$180.00</td></tr>"
+    return (
+        '<!doctype html><html><head><link rel="stylesheet" href="document.css"></head>'
+        f"<body><table>{row * rows}</table></body></html>"
+    )
 
-    def slow(html, title):
-        time.sleep(0.5)
-        try:
-            return real(html, title)
-        finally:
-            finished.set()
 
-    monkeypatch.setattr(pdf, "_render", slow)
-    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 0.01)
-    monkeypatch.setattr(pdf, "workers", lambda: 1)
-    pdf._slots.pop(asyncio.get_running_loop(), None)
+def crash(html, title):
+    """A worker function that dies the way a segfault or the OOM killer would."""
+    os._exit(3)
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+async def wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return condition()
+
+
+async def warm_workers() -> set[int]:
+    assert (await pdf.render_pdf("<p>warm</p>", title="Warm")).startswith(b"%PDF")
+    pids = pdf.worker_pids()
+    assert pids and os.getpid() not in pids  # rendered in another process
+    return pids
+
+
+async def test_a_runaway_render_times_out_and_its_worker_is_killed(monkeypatch):
+    before = await warm_workers()
+    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 0.5)
+    began = time.monotonic()
     with pytest.raises(pdf.PdfTimeout):
-        await pdf.render_pdf("<p>slow</p>", title="Slow")
-    slots = pdf._semaphore()
-    assert slots.locked()  # the thread still runs and still holds the one slot
-    await asyncio.to_thread(finished.wait, 10)
-    await asyncio.sleep(0.05)  # the done callback runs on the loop
-    assert not slots.locked()
-    monkeypatch.setattr(pdf, "_render", real)
+        await pdf.render_pdf(slow_document(), title="Slow")
+    assert time.monotonic() - began < 5  # not the seconds the document would take
+    assert all(gone(pid) for pid in before)  # killed and reaped, not left running
     monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 30.0)
     data = await pdf.render_pdf("<p>fast</p>", title="Fast")
     assert data.startswith(b"%PDF")
+    assert pdf.worker_pids().isdisjoint(before)  # a new pool
+
+
+async def test_a_caller_that_stops_waiting_still_gets_the_runaway_killed(monkeypatch):
+    before = await warm_workers()
+    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 0.5)
+    task = asyncio.create_task(pdf.render_pdf(slow_document(), title="Slow"))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await wait_until(lambda: all(gone(pid) for pid in before))
+    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 30.0)
+    assert (await pdf.render_pdf("<p>fast</p>", title="Fast")).startswith(b"%PDF")
+
+
+async def test_a_worker_that_died_is_replaced_and_the_render_succeeds():
+    before = await warm_workers()
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    data = await pdf.render_pdf("<p>after</p>", title="After")
+    assert data.startswith(b"%PDF")
+    assert pdf.worker_pids().isdisjoint(before)
+
+
+async def test_a_document_that_kills_its_worker_twice_raises(monkeypatch):
+    await warm_workers()
+    monkeypatch.setattr(pdf, "_render", crash)  # pickled by name: the worker runs it
+    with pytest.raises(pdf.PdfWorkerDied):
+        await asyncio.wait_for(pdf.render_pdf("<p>x</p>", title="X"), 60)
+    monkeypatch.undo()
+    assert (await pdf.render_pdf("<p>fine</p>", title="Fine")).startswith(b"%PDF")
+
+
+async def test_at_most_workers_render_at_once_and_all_finish():
+    pages = [f"<p>document {n}</p>" for n in range(pdf.workers() + 3)]
+    results = await asyncio.gather(*(pdf.render_pdf(p, title="Many") for p in pages))
+    assert all(r.startswith(b"%PDF") for r in results)
+    assert len(pdf.worker_pids()) <= pdf.workers()
+
+
+async def test_shutdown_stops_the_workers_and_a_later_render_starts_new_ones():
+    before = await warm_workers()
+    await asyncio.to_thread(pdf.shutdown)
+    assert all(gone(pid) for pid in before)
+    assert pdf.worker_pids() == set()
+    assert (await pdf.render_pdf("<p>again</p>", title="Again")).startswith(b"%PDF")
