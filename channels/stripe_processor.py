@@ -261,21 +261,25 @@ async def apply_intent(
 
 async def _keep_card(payment: Payment, method: Any) -> None:
     """A new card the client asked to keep on file (their consent was the checkbox)."""
-    card = _get(method, "card", {})
-    client = await payment.client
-    by = await payment.paid_by
     with contextlib.suppress(RuleError):  # over the limit: the payment still counts
-        await cards.add_card(
-            client,
-            by,
-            processor="stripe",
-            ref=_get(method, "id", ""),
-            brand=str(_get(card, "brand", "card")),
-            last4=str(_get(card, "last4", "")),
-            exp_month=int(_get(card, "exp_month", 0)),
-            exp_year=int(_get(card, "exp_year", 0)),
-            consent=True,
-        )
+        await _add_card(await payment.client, await payment.paid_by, method, consent=True)
+
+
+async def _add_card(client, by, method: Any, *, consent: bool, nickname: str = "") -> SavedCard:
+    """Put Stripe's PaymentMethod ``method`` on file (``models.cards.add_card``)."""
+    card = _get(method, "card", {})
+    return await cards.add_card(
+        client,
+        by,
+        processor="stripe",
+        ref=_get(method, "id", ""),
+        brand=str(_get(card, "brand", "card")),
+        last4=str(_get(card, "last4", "")),
+        exp_month=int(_get(card, "exp_month", 0)),
+        exp_year=int(_get(card, "exp_year", 0)),
+        consent=consent,
+        nickname=nickname,
+    )
 
 
 async def start_setup(config, client, by, *, nickname: str) -> str:
@@ -321,16 +325,10 @@ async def finish_setup(config, client, by, setup_intent_id: str) -> SavedCard:
         if _get(intent, "status") != "succeeded":
             raise RuleError("card_not_added")
         method = await _payment_method(sc, _get(intent, "payment_method"))
-    card = _get(method, "card", {})
-    return await cards.add_card(
+    return await _add_card(
         client,
         by,
-        processor="stripe",
-        ref=_get(method, "id", ""),
-        brand=str(_get(card, "brand", "card")),
-        last4=str(_get(card, "last4", "")),
-        exp_month=int(_get(card, "exp_month", 0)),
-        exp_year=int(_get(card, "exp_year", 0)),
+        method,
         consent=_get(meta, "consent") == "1",
         nickname=str(_get(meta, "nickname", "")),
     )

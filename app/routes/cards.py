@@ -21,15 +21,16 @@ from channels import stripe_processor
 from channels.stripe_processor import ProcessorUnavailable
 from models import cards
 from models.errors import RuleError
+from models.settings import processor_usable
 
 blueprint = Blueprint("cards", __name__)
 
 
 def _processor() -> str:
-    name = g.access.client.practice.payment_processor
-    if name == "stripe" and not current_app.config["PORTAL"].stripe_live:
-        return ""
-    return name if name in ("demo", "stripe") else ""
+    """ "demo", "stripe", or "" when the practice has no processor this server can use
+    (Stripe named but its keys not set: ``models.settings.processor_usable``)."""
+    practice = g.access.client.practice
+    return practice.payment_processor if processor_usable(practice) else ""
 
 
 async def _new_page(form: Form | None = None, *, error: str = "", setup=None, status=200):

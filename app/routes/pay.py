@@ -41,6 +41,7 @@ from models.payments import (
     payment_of,
     start_payment,
 )
+from models.settings import processor_usable
 
 blueprint = Blueprint("pay", __name__)
 
@@ -78,11 +79,9 @@ def dollars(cents: int) -> str:
 
 def _processor() -> str:
     """ "demo", "stripe", or "" when the practice has no processor this server can use
-    (Stripe named but its keys not set)."""
-    name = g.access.client.practice.payment_processor
-    if name == "stripe" and not current_app.config["PORTAL"].stripe_live:
-        return ""
-    return name if name in ("demo", "stripe") else ""
+    (Stripe named but its keys not set: ``models.settings.processor_usable``)."""
+    practice = g.access.client.practice
+    return practice.payment_processor if processor_usable(practice) else ""
 
 
 def _unreachable() -> str:

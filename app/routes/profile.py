@@ -5,7 +5,7 @@ username and sign-in history."""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, abort, current_app, g, redirect, request
+from quart import Blueprint, Response, abort, g, redirect, request
 
 from app.auth import client_section
 from app.forms import Form
@@ -19,6 +19,7 @@ from models.outbox import OutboxMessage, SmsOptOut
 from models.people import Contact, ContactPoint
 from models.practice import Practice
 from models.security import LoginEvent
+from models.settings import processor_usable
 
 blueprint = Blueprint("profile", __name__)
 LOG_SHOWN = 20  # the newest texts and emails in "Texts and emails we sent you"
@@ -81,16 +82,10 @@ async def _profile_page(
         # A guardian sees only the cards they added (models.cards.visible_cards).
         cards=await visible_cards(client, g.user).order_by("-is_default", "id"),
         card_notice=card_notice,
-        can_add_card=_can_add_card(practice),
+        can_add_card=processor_usable(practice),
         last_login=last_login,
         practice=practice,
     )
-
-
-def _can_add_card(practice: Practice) -> bool:
-    if practice.payment_processor == "stripe":
-        return current_app.config["PORTAL"].stripe_live
-    return practice.payment_processor == "demo"
 
 
 def _when(row: OutboxMessage) -> str:
