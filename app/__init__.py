@@ -22,7 +22,7 @@ def create_app(config: Config | None = None) -> Quart:
     app = Quart(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config["PORTAL"] = config
     audit.configure(config.audit_key)
-    settings.configure_processors(config.stripe_live)
+    settings.configure_processors(stripe_live=config.stripe_live, demo=not config.https)
     app.url_map.converters["id"] = IdConverter
     uploads.install(app)  # 1 MiB bodies, and files up to 10 MB where a route takes them
     app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024

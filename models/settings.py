@@ -71,14 +71,16 @@ OVERRIDABLE = (
 )
 
 
-# The card processors this server can use: the offline demo always, Stripe when its
-# keys are set (``configure_processors``, called when the app is created).
+# The card processors this server can use (``configure_processors``, called when the app
+# is created): Stripe when its keys are set; the offline demo only outside production
+# (its test cards "pay" without money, so never on an https server).
 _usable_processors: set[str] = {"demo", "stripe"}
 
 
-def configure_processors(stripe_live: bool) -> None:
+def configure_processors(*, stripe_live: bool, demo: bool) -> None:
     _usable_processors.clear()
-    _usable_processors.update({"demo", "stripe"} if stripe_live else {"demo"})
+    _usable_processors.update({"stripe"} if stripe_live else set())
+    _usable_processors.update({"demo"} if demo else set())
 
 
 def processor_usable(practice: Practice) -> bool:

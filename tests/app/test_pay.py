@@ -401,3 +401,32 @@ async def test_without_stripe_keys_a_stripe_practice_takes_no_payments(client, c
     assert (await client.post("/stripe/webhook", data=b"{}")).status_code == 404
     setting = practice_settings(await Practice.get(id=cast.practice.id))["payments"]
     assert (setting.value, setting.source) == (False, "processor")
+
+
+@pytest.mark.parametrize("config_overrides", [{"public_url": "https://portal.example"}])
+async def test_the_demo_processor_is_never_used_on_an_https_server(client, cast, config_overrides):
+    """Its test cards "pay" without money: in production a practice left on the demo
+    takes no payments (the switch says it needs a card processor)."""
+    from models.settings import practice_settings
+
+    setting = practice_settings(await Practice.get(id=cast.practice.id))["payments"]
+    assert (setting.value, setting.source) == (False, "processor")
+
+
+async def test_a_client_override_turns_payments_off_for_that_client_only(app, client, cast):
+    """Seeds 002/003: the practice allows payments; one client's override turns them off:
+    no menu entry, and every payment and card route refuses (404), not just the button."""
+    from models.people import Client
+
+    await Client.filter(id=cast.alice.id).update(portal_overrides={"payments": False})
+    await sign_in(client, "alice")
+    assert 'href="/pay"' not in await html_of(await client.get("/dashboard"))
+    assert (await client.get("/pay")).status_code == 404
+    assert (await pay(client, "10.00", token="x" * 24)).status_code == 404
+    assert (await client.get("/profile/cards/new")).status_code == 404
+    response = await post(client, "/profile/cards", {"consent": "1", "method": "pm_card_visa"})
+    assert response.status_code == 404
+    assert await Payment.all().count() == 0 and await SavedCard.all().count() == 0
+    other = app.test_client()
+    await sign_in(other, "bob")
+    assert (await other.get("/pay")).status_code == 200
