@@ -174,6 +174,8 @@ def _warm_worker() -> None:
     glyphs, then keep the garbage collector off what stays loaded."""
     import gc
 
+    _watch_parent()
+
     with contextlib.suppress(Exception):  # a real render will show any problem
         _render(
             '<!doctype html><html><head><link rel="stylesheet" href="document.css">'
@@ -257,10 +259,35 @@ def _common_glyphs(content: bytes, index: int) -> frozenset[int]:
 # --- In the app's process --------------------------------------------------------
 
 
+def _allow_children() -> None:
+    """hypercorn runs the app in daemonic worker processes, and multiprocessing refuses
+    to start children from one ("daemonic processes are not allowed to have children").
+    The PDF workers are this process's own: they are shut down with it (``shutdown``,
+    at exit) and each one leaves by itself when its parent is gone (``_watch_parent``),
+    so the flag may be lifted for this process."""
+    current = multiprocessing.current_process()
+    if current.daemon:
+        current._config["daemon"] = False  # noqa: SLF001 - no public way to lift it
+
+
+def _watch_parent() -> None:
+    """In a worker: exit when the process that started it is gone (killed with -9, say),
+    so no PDF worker outlives the web process."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="pdf-parent-watch", daemon=True).start()
+
+
 def _get_pool() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
+            _allow_children()
             _pool = ProcessPoolExecutor(
                 max_workers=workers(),
                 mp_context=multiprocessing.get_context("spawn"),

@@ -203,3 +203,56 @@ async def test_shutdown_stops_the_workers_and_a_later_render_starts_new_ones():
     assert all(gone(pid) for pid in before)
     assert pdf.worker_pids() == set()
     assert (await pdf.render_pdf("<p>again</p>", title="Again")).startswith(b"%PDF")
+
+
+DAEMON_SCRIPT = """
+import asyncio, multiprocessing, os, sys, time
+
+def serve(queue):
+    from channels import pdf
+    data = asyncio.run(pdf.render_pdf("<p>hello</p>", title="t"))
+    queue.put((data[:4], sorted(pdf.worker_pids())))
+    time.sleep(60)
+
+if __name__ == "__main__":
+    queue = multiprocessing.get_context("spawn").Queue()
+    # As hypercorn runs the app: in a daemonic process.
+    server = multiprocessing.get_context("spawn").Process(target=serve, args=(queue,), daemon=True)
+    server.start()
+    head, pids = queue.get(timeout=60)
+    print(server.pid, head.decode(), *pids, flush=True)
+    server.join()
+"""
+
+
+async def test_a_daemonic_server_renders_and_its_workers_die_with_it(tmp_path):
+    """hypercorn's workers are daemonic processes: the pool still starts there, and when
+    that process is killed outright (-9) its PDF workers leave by themselves."""
+    import subprocess
+    import sys
+
+    def dead(pid: int) -> bool:  # gone, or a zombie nobody reaps (pid 1 in a container)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] == "Z"
+        except OSError:
+            return gone(pid)
+
+    script = tmp_path / "daemon_server.py"
+    script.write_text(DAEMON_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=str(pdf.ROOT),
+        env={**os.environ, "PYTHONPATH": str(pdf.ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 90)
+        server_pid, head, *workers = line.split()
+        assert head == "%PDF" and workers
+        os.kill(int(server_pid), signal.SIGKILL)
+        assert await wait_until(lambda: all(dead(int(pid)) for pid in workers), 15)
+    finally:
+        proc.kill()
+        proc.wait()
