@@ -81,6 +81,19 @@ def run_sender(database_url: str, fake, data_dir: Path, crash_at: str = "") -> i
     return done.returncode
 
 
+async def leases_run_out() -> None:
+    """Wait until every lease a dead sender held has expired. A lease is LEASE_SECONDS
+    plus the time its batch takes to send (batch size / SMS_RATE), so a fixed sleep of
+    LEASE_SECONDS could end first on a fast machine, and the next sender would rightly
+    leave those texts alone."""
+    from datetime import UTC, datetime
+
+    leases = await OutboxMessage.filter(status="sending").values_list("lease_until", flat=True)
+    latest = max((lease for lease in leases if lease is not None), default=None)
+    if latest is not None:
+        time.sleep(max((latest - datetime.now(UTC)).total_seconds(), 0) + 0.2)
+
+
 async def queue_texts(label: str, round_: int) -> list[int]:
     ids = []
     for n in range(TEXTS):
@@ -108,7 +121,7 @@ async def test_every_text_goes_out_exactly_once_after_crashes(
         for crash_at in CRASH_POINTS:
             ids += await queue_texts(crash_at, round_)
             assert run_sender(database_url, fake_twilio, tmp_path, crash_at) == 86, crash_at
-            time.sleep(LEASE_SECONDS + 0.2)  # the dead process's lease runs out
+            await leases_run_out()  # the dead process's leases expire before the next one
         assert run_sender(database_url, fake_twilio, tmp_path) == 0
 
         rows = await OutboxMessage.filter(id__in=ids).order_by("id")
