@@ -86,3 +86,30 @@ def test_a_declined_card_without_javascript_pays_nothing(no_js_page, portal):
     expect(page.get_by_role("alert")).to_contain_text("Your card was declined.")
     page.goto("/account")
     expect(page.locator("table.ledger tbody tr")).to_have_count(rows_before)
+
+
+def test_add_a_demo_card_without_javascript_make_it_default_and_remove_it(no_js_page, portal):
+    """My Profile's cards on file with the demo processor, as plain forms: the consent is
+    required, the new card can be made the default, and removing it leaves the old one."""
+    page = no_js_page
+    portal.sign_in(page, CLIENT)
+    page.goto("/profile/cards/new")
+    page.get_by_label("Demo card that asks you to confirm").check()
+    page.get_by_label("Nickname (optional)").fill("Travel")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save card").click()
+    expect(page.locator("#card-consent-error")).to_contain_text("Tick the box")
+    page.get_by_role("checkbox").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save card").click()
+    cards = page.locator("#cards")
+    expect(cards).to_contain_text("The card is on file.")
+    expect(cards).to_contain_text("Travel")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make default (Visa 3184)").click()
+    expect(cards).to_contain_text("That card is now your default.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Remove (Visa 3184)").click()
+    expect(cards).to_contain_text("The card was removed.")
+    expect(cards).not_to_contain_text("Travel")
+    expect(cards).to_contain_text("4242")
