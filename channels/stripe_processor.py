@@ -58,9 +58,9 @@ async def api(config) -> AsyncIterator[stripe.StripeClient]:
     )
     try:
         yield client
-    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-        raise ProcessorUnavailable(type(exc).__name__) from exc
-    except stripe.APIError as exc:
+    except stripe.StripeError as exc:
+        # Unreachable, rate-limited, Stripe's own error, a bad key, or a request Stripe
+        # refused that the caller did not expect: nothing was recorded on our side.
         raise ProcessorUnavailable(type(exc).__name__) from exc
     finally:
         await http.close_async()
@@ -139,6 +139,18 @@ async def submit(config, payment: Payment, *, by=None, ip: str = "") -> Payment:
             )
         except stripe.CardError as exc:
             return await _declined(payment, exc, by=by, ip=ip)
+        except stripe.InvalidRequestError as exc:
+            if exc.param != "payment_method" and exc.code != "resource_missing":
+                raise
+            # The card is gone at Stripe (detached there, or deleted).
+            return await settle(
+                payment,
+                False,
+                failure_code="card_unusable",
+                failure_message="The card on file can no longer be used.",
+                by=by,
+                ip=ip,
+            )
         except stripe.IdempotencyError as exc:
             # Our key with other parameters: a bug to surface, never a second charge.
             raise ProcessorUnavailable("idempotency_error") from exc
@@ -146,11 +158,11 @@ async def submit(config, payment: Payment, *, by=None, ip: str = "") -> Payment:
 
 
 async def _declined(payment: Payment, exc: stripe.CardError, *, by=None, ip: str = "") -> Payment:
-    intent_id = _get(_get(exc.json_body, "error", {}), "payment_intent", {})
+    intent = _get(_get(exc.json_body, "error", {}), "payment_intent", {})
     return await settle(
         payment,
         False,
-        processor_ref=_get(intent_id, "id", payment.processor_ref),
+        processor_ref=_get(intent, "id", payment.processor_ref),
         failure_code="card_declined" if exc.code == "card_declined" else (exc.code or "failed"),
         failure_message=(exc.user_message or "")[:200],
         by=by,

@@ -200,6 +200,10 @@ async def _submit(processor: str, payment: Payment) -> Payment:
 def _failure(payment: Payment) -> str:
     if payment.failure_code == "card_declined":
         return _("Your card was declined. Nothing was charged. Try another card.")
+    if payment.failure_code == "card_unusable":
+        return _(
+            "This card can no longer be used. Nothing was charged. Remove it, or try another card."
+        )
     if payment.failure_code in ("authentication_cancelled", "canceled"):
         return _("You did not confirm this payment, so nothing was charged.")
     return _("The payment did not go through. Nothing was charged.")

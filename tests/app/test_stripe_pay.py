@@ -406,3 +406,26 @@ async def test_hostile_card_and_payment_input_answers_4xx_and_changes_nothing(
     assert await SavedCard.all().count() == 0
     assert await Payment.all().count() == 0
     assert fake_stripe.paid_charges == []
+
+
+async def test_a_card_removed_at_stripe_fails_plainly_and_charges_nothing(
+    client, stripe_cast, fake_stripe
+):
+    await sign_in(client, "alice")
+    card = await add_card(client, fake_stripe)
+    await asyncio.to_thread(fake_stripe.client().v1.payment_methods.detach, card.processor_ref)
+    response = await pay(client, "20.00", f"card:{card.id}")
+    assert response.status_code == 422
+    assert "can no longer be used. Nothing was charged." in await html_of(response)
+    assert (await Payment.get()).status == PaymentStatus.FAILED
+    assert fake_stripe.paid_charges == [] and await paid_online(stripe_cast) == 0
+
+
+async def test_a_wrong_stripe_key_is_a_503_not_a_500(client, stripe_cast, fake_stripe):
+    await sign_in(client, "alice")
+    card = await add_card(client, fake_stripe)
+    fake_stripe.api_key = "sk_test_rotated_elsewhere"  # ours no longer works
+    response = await pay(client, "20.00", f"card:{card.id}")
+    assert response.status_code == 503
+    assert "could not reach the card processor" in await html_of(response)
+    assert fake_stripe.paid_charges == []
