@@ -117,6 +117,7 @@ RULE_MESSAGES = {
     "payments_unavailable": _l("Online payments are not available. Please contact the practice."),
     "payment_amount_invalid": _l("Enter an amount more than zero, like 120.50."),
     "payment_amount_too_large": _l("You can pay at most $50,000.00 online at once."),
+    "payment_amount_too_small": _l("A card payment must be at least $0.50."),
     "payment_more_than_balance": _l("You can pay at most your account balance."),
     "payment_method_invalid": _l("Choose one of the cards shown."),
     "card_consent_required": _l("Tick the box to agree that the practice may charge this card."),

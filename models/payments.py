@@ -32,6 +32,7 @@ from models.errors import RuleError
 from models.ledger import EntryKind, LedgerEntry, PaymentAllocation, SavedCard, totals_for
 
 MAX_PAYMENT_CENTS = 5_000_000  # $50,000.00
+MIN_STRIPE_CENTS = 50  # Stripe refuses card charges under $0.50 (amount_too_small)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 # The demo processor's test methods, named like Stripe's test PaymentMethods. Nothing
@@ -165,6 +166,8 @@ async def start_payment(client, *, by, amount_cents: int, token: str, method: st
         raise RuleError("payment_amount_invalid")
     if amount_cents > MAX_PAYMENT_CENTS:
         raise RuleError("payment_amount_too_large")
+    if practice.payment_processor == "stripe" and amount_cents < MIN_STRIPE_CENTS:
+        raise RuleError("payment_amount_too_small")
     if amount_cents > await max_payment_cents(client.id, practice):
         raise RuleError("payment_more_than_balance")
     card, test_method, label = await _method(client, by, method, practice.payment_processor)

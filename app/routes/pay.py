@@ -56,6 +56,7 @@ DEMO_CHOICES = (
 FIELD_OF = {
     "payment_amount_invalid": "amount",
     "payment_amount_too_large": "amount",
+    "payment_amount_too_small": "amount",
     "payment_more_than_balance": "amount",
     "payment_method_invalid": "method",
 }

@@ -429,3 +429,13 @@ async def test_a_wrong_stripe_key_is_a_503_not_a_500(client, stripe_cast, fake_s
     assert response.status_code == 503
     assert "could not reach the card processor" in await html_of(response)
     assert fake_stripe.paid_charges == []
+
+
+async def test_less_than_stripes_minimum_is_refused_before_asking_stripe(
+    client, stripe_cast, fake_stripe
+):
+    await sign_in(client, "alice")
+    response = await pay(client, "0.49", "new")
+    assert response.status_code == 422
+    assert "at least $0.50" in await html_of(response)
+    assert await Payment.all().count() == 0 and fake_stripe.payment_intents == []
