@@ -414,7 +414,10 @@ async def sweep_once() -> None:
     if not _open:
         return
     now = clock.now()
-    ids = {c.viewer.session_id for c in _open}
+    # Only the sockets open now: one that opens while the query runs (a tab reconnecting
+    # after a drop) must not be judged by a session list that left its session out.
+    checked = list(_open)
+    ids = {c.viewer.session_id for c in checked}
     live = set(
         await Session.filter(
             Q(id__in=list(ids)),
@@ -424,7 +427,7 @@ async def sweep_once() -> None:
             Q(stage=""),
         ).values_list("id", flat=True)
     )
-    for connection in list(_open):
+    for connection in checked:
         connection.check_session = False
         if connection.viewer.session_id not in live:
             connection.close(CLOSE_POLICY, "session ended")

@@ -365,3 +365,42 @@ async def test_hypercorn_closes_an_oversized_frame_with_1009(real_server, size):
 async def _real_settled(ws) -> None:
     while not CURSOR.search(await ws.recv()):
         pass
+
+
+async def test_a_socket_that_opens_while_a_sweep_runs_is_not_closed_by_it(monkeypatch):
+    """The sweep reads the live sessions of the sockets open when it starts. A tab that
+    reconnects while that query runs (its session not asked about) must not be told
+    "you have been signed out": test_live_loss's reconnecting tabs hit this under load."""
+    from types import SimpleNamespace
+
+    from channels.chat import socket
+
+    class Socket:
+        def __init__(self, session_id: int):
+            self.viewer = SimpleNamespace(session_id=session_id)
+            self.check_session = True
+            self.closed = None
+
+        def close(self, code: int, reason: str = "") -> None:
+            self.closed = (code, reason)
+
+    before, reconnected, ended = Socket(1), Socket(2), Socket(3)
+
+    class LiveSessions:
+        def values_list(self, *args, **kwargs):
+            return self
+
+        def __await__(self):
+            socket._open.add(reconnected)  # opens while the query runs
+
+            async def rows():
+                return [1]  # session 1 is live; session 3 ended
+
+            return rows().__await__()
+
+    monkeypatch.setattr(socket, "_open", {before, ended})
+    monkeypatch.setattr(socket.Session, "filter", lambda *a, **k: LiveSessions())
+    await socket.sweep_once()
+    assert before.closed is None and reconnected.closed is None
+    assert ended.closed == (socket.CLOSE_POLICY, "session ended")
+    assert reconnected.check_session  # the next sweep asks about it
