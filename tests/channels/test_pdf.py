@@ -256,3 +256,18 @@ async def test_a_daemonic_server_renders_and_its_workers_die_with_it(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_every_element_the_pdf_templates_use_has_its_user_agent_rules():
+    """The PDFs are laid out with static/pdf/user-agent.css, not WeasyPrint's whole HTML
+    stylesheet: an element a template starts to use must get its rules there (or it
+    would show, say, a <ul> as plain inline text)."""
+    import re
+
+    sheet = (pdf.STATIC / "user-agent.css").read_text()
+    selectors = set(re.findall(r"(?<![-\w.#:])([a-z][a-z0-9]*)(?=[\s,{:\[])", sheet))
+    used = set()
+    for template in (pdf.ROOT / "views" / "pdf").glob("*.html"):
+        used |= set(re.findall(r"<([a-z][a-z0-9]*)[\s>/]", template.read_text()))
+    inline_by_default = {"span"}  # needs no rule: inline, as WeasyPrint's sheet leaves it
+    assert used - selectors - inline_by_default == set()
