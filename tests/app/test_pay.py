@@ -48,18 +48,17 @@ async def client_payments(client_id: int) -> list[LedgerEntry]:
     )
 
 
+async def card_on_file(client, added_by, last4: str = "4242", **more) -> SavedCard:
+    """A demo card on file (consented to), added by ``added_by`` (a User or its id)."""
+    by = {"added_by_id": added_by} if isinstance(added_by, int) else {"added_by": added_by}
+    values = dict(processor_ref="pm_card_visa", brand="visa", exp_month=12, exp_year=2030)
+    values.update(more)
+    return await SavedCard.create(consented_at=NOW, client=client, last4=last4, **by, **values)
+
+
 async def bobs_card(cast) -> SavedCard:
     await cast.bob.fetch_related("user")
-    return await SavedCard.create(
-        consented_at=NOW,
-        client=cast.bob,
-        added_by=cast.bob.user,
-        processor_ref="pm_card_visa",
-        brand="visa",
-        last4="4444",
-        exp_month=1,
-        exp_year=2031,
-    )
+    return await card_on_file(cast.bob, cast.bob.user, "4444", exp_month=1, exp_year=2031)
 
 
 # --- the form ----------------------------------------------------------------------
@@ -67,18 +66,7 @@ async def bobs_card(cast) -> SavedCard:
 
 async def test_the_form_offers_the_clients_responsibility_and_its_cards(client, cast):
     await cast.alice.fetch_related("user")
-    card = await SavedCard.create(
-        consented_at=NOW,
-        client=cast.alice,
-        added_by=cast.alice.user,
-        processor_ref="pm_card_visa",
-        brand="visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2030,
-        nickname="Everyday",
-        is_default=True,
-    )
+    card = await card_on_file(cast.alice, cast.alice.user, nickname="Everyday", is_default=True)
     await sign_in(client, "alice")
     response = await client.get("/pay")
     html = await html_of(response)
@@ -295,27 +283,11 @@ async def test_a_guardian_pays_for_a_child_with_their_own_cards(client, cast):
     await LedgerEntry.create(
         client=cast.dana, kind=EntryKind.CHARGE, posted_on=date(2026, 11, 2), amount_cents=8000
     )
-    own = await SavedCard.create(
-        consented_at=NOW,
-        client=cast.dana,
-        added_by=cast.gina,
-        processor_ref="pm_card_visa",
-        brand="mastercard",
-        last4="4444",
-        exp_month=3,
-        exp_year=2031,
+    own = await card_on_file(
+        cast.dana, cast.gina, "4444", brand="mastercard", exp_month=3, exp_year=2031
     )
     await cast.dana.fetch_related("practice")
-    stranger = await SavedCard.create(
-        consented_at=NOW,
-        client=cast.dana,
-        added_by_id=cast.alice.user_id,
-        processor_ref="pm_card_visa",
-        brand="visa",
-        last4="1881",
-        exp_month=3,
-        exp_year=2031,
-    )
+    stranger = await card_on_file(cast.dana, cast.alice.user_id, "1881", exp_month=3, exp_year=2031)
     await sign_in(client, "gina")
     await post(client, "/switch-client", {"client_id": str(cast.dana.id)})
     html = await html_of(await client.get("/pay"))
@@ -351,16 +323,7 @@ async def test_no_card_number_is_stored_after_every_flow(client, cast):
     from tortoise import connections
 
     await cast.alice.fetch_related("user")
-    card = await SavedCard.create(
-        consented_at=NOW,
-        client=cast.alice,
-        added_by=cast.alice.user,
-        processor_ref="pm_card_visa",
-        brand="visa",
-        last4="4242",
-        exp_month=12,
-        exp_year=2030,
-    )
+    card = await card_on_file(cast.alice, cast.alice.user)
     await sign_in(client, "alice")
     await pay(client, "10.00", f"card:{card.id}")
     await pay(client, "10.00", "pm_card_chargeDeclined")
