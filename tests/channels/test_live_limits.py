@@ -246,8 +246,11 @@ async def test_staff_who_cannot_see_a_thread_hear_nothing_of_it(app, cast):
             await _settled(ws)
         heard = {"stranger": [], "bea": []}
         for n in range(3):
-            await alice_ws.send(json.dumps({"type": "send", "thread": secret, "body": canary}))
-            await frames_until(p_ws, lambda f: canary in f)  # the provider reads it
+            ask = f"{canary} ask {n}"
+            await alice_ws.send(json.dumps({"type": "send", "thread": secret, "body": ask}))
+            # The provider reads this very message (not the echo of an earlier reply,
+            # which holds the canary too), so it is stored before we count below.
+            await frames_until(p_ws, lambda f, ask=ask: ask in f)
             await p_ws.send(
                 json.dumps({"type": "send", "thread": secret, "body": f"{canary} reply {n}"})
             )
