@@ -9,8 +9,9 @@ from quart import Quart, Request, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from models import attachments
+from models import attachments, document_files
 from models.conversations import MAX_ATTACHMENTS
+from models.documents import Document
 from models.errors import RuleError
 from models.messaging import Attachment, Message
 
@@ -104,3 +105,42 @@ async def post_with_files(
     except BaseException:
         await attachments.discard(stored, current_app.config["PORTAL"].data_dir)
         raise
+
+
+async def store_document(
+    field: str, *, client_id: int, by_id: int, kind: str, requires_ack: bool = False
+) -> Document | None:
+    """Keep the one file of ``field`` as a document (None when no file was chosen);
+    RuleError("document_empty" | "document_too_large" | "document_type") refuses it
+    and keeps nothing. Mark the route ``accepts_uploads``."""
+    upload = (await request.files).get(field)
+    if upload is None or not upload.filename:
+        return None
+    return await document_files.store_upload(
+        upload.read(attachments.MAX_BYTES + 1),
+        filename=upload.filename,
+        client_id=client_id,
+        kind=kind,
+        uploaded_by_id=by_id,
+        data_dir=current_app.config["PORTAL"].data_dir,
+        requires_ack=requires_ack,
+    )
+
+
+async def send_stored(path, *, content_type: str, filename: str, inline: bool = False):
+    """A stored file as a download (``inline``: shown in the browser, for images and
+    PDFs a person views): 404 when its bytes are gone. It can run no script and
+    is never cached (the CSP sandbox, no-store, nosniff)."""
+    from urllib.parse import quote
+
+    from quart import abort, send_file
+
+    if not path.is_file():
+        abort(404)
+    response = await send_file(path, mimetype=content_type, conditional=False)
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''" + quote(filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

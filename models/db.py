@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "models.messaging",
     "models.documents",
     "models.insurance",
+    "models.profile_changes",
     "models.security",
     "models.audit",
     "models.onboarding",

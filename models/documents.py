@@ -41,6 +41,10 @@ class FormAssignment(Model):
     submitted_at = fields.DatetimeField(null=True)
     signature_name = fields.CharField(max_length=200, default="")
     signature_ip = fields.CharField(max_length=64, default="")
+    # An optional drawn signature: SVG path data ("M10 20 L30 40 ..."), checked on save.
+    signature_drawn = fields.CharField(max_length=20000, default="", db_default="")
+    signed_by = fields.ForeignKeyField("portal.User", related_name="forms_signed", null=True)
+    draft_saved_at = fields.DatetimeField(null=True)
     document = fields.ForeignKeyField("portal.Document", related_name="from_form", null=True)
 
     class Meta:
@@ -59,6 +63,9 @@ class Document(Model):
     uploaded_by = fields.ForeignKeyField("portal.User", related_name="uploads", null=True)
     requires_ack = fields.BooleanField(default=False)
     acknowledged_at = fields.DatetimeField(null=True)
+    acknowledged_by = fields.ForeignKeyField(
+        "portal.User", related_name="documents_acknowledged", null=True
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

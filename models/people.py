@@ -23,7 +23,8 @@ class Role(StrEnum):
 class Scope(StrEnum):
     """What a contact with portal access may do for a client."""
 
-    APPOINTMENTS = "appointments"
+    APPOINTMENTS = "appointments"  # see appointments
+    BOOKING = "booking"  # book, confirm and cancel appointments
     MESSAGES = "messages"
     BILLING = "billing"
     FORMS = "forms"
@@ -87,6 +88,7 @@ class Client(Model):
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
     preferred_name = fields.CharField(max_length=100, default="")
+    pronouns = fields.CharField(max_length=32, default="", db_default="")
     date_of_birth = fields.DateField(null=True)
     gender = fields.CharField(max_length=32, default="")
     marital_status = fields.CharField(max_length=32, default="")
@@ -106,6 +108,10 @@ class Client(Model):
     # Per-client switches, e.g. {"messaging": false}; see models.settings.
     portal_overrides: dict = fields.JSONField(default=dict)
     portal_enabled = fields.BooleanField(default=True)
+    # The photo ID the client uploaded (seed 004), one of their documents.
+    photo_id = fields.ForeignKeyField(
+        "portal.Document", related_name="photo_id_of", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -128,6 +134,7 @@ class Contact(Model):
     email = fields.CharField(max_length=254, default="")
     address = fields.CharField(max_length=300, default="")
     responsible_party = fields.BooleanField(default=False)
+    emergency = fields.BooleanField(default=False, db_default=False)  # call in an emergency
     portal_access = fields.BooleanField(default=False)
     scopes: list = fields.JSONField(default=list)
 

@@ -8,16 +8,14 @@ htmx the new messages are swapped in and the socket skips what the tab shows.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from quart import Blueprint, Response, abort, current_app, g, redirect, request, send_file
+from quart import Blueprint, Response, abort, current_app, g, redirect, request
 
 from app.auth import audit_read, client_section, signed_in
 from app.forms import Form
 from app.htmx import is_htmx, render_page, render_partial
 from app.net import client_ip
 from app.rules import rule_message
-from app.uploads import accepts_uploads, post_with_files
+from app.uploads import accepts_uploads, post_with_files, send_stored
 from channels.chat.broker import message_posted
 from models import attachments, conversations
 from models.errors import RuleError
@@ -270,11 +268,6 @@ async def get_attachment(attachment_id: int):
     await audit_read(
         attachment.client_id, "messages", object_type="attachment", object_id=attachment.id
     )
-    response = await send_file(path, mimetype=attachment.content_type, conditional=False)
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(
-        attachment.filename
+    return await send_stored(
+        path, content_type=attachment.content_type, filename=attachment.filename
     )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
