@@ -165,3 +165,27 @@ def _register_blueprints(app: Quart) -> None:
 
     for module in (account_documents, cards, stripe_webhook):
         app.register_blueprint(module.blueprint)
+
+    # Forms and documents, insurance, My Profile, contacts and help (issue 8)
+    from app.routes import (
+        forms,
+        help,
+        profile_details,
+        staff_contacts,
+        staff_documents,
+        staff_forms,
+        staff_insurance,
+        staff_profile_changes,
+    )
+
+    for module in (
+        forms,
+        help,
+        profile_details,
+        staff_contacts,
+        staff_documents,
+        staff_forms,
+        staff_insurance,
+        staff_profile_changes,
+    ):
+        app.register_blueprint(module.blueprint)

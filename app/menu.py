@@ -109,6 +109,9 @@ STAFF_MENU = [
     StaffEntry("/staff/clients", _l("Clients")),
     StaffEntry("/staff/calendar", _l("Calendar"), (Role.SCHEDULER, Role.PROVIDER)),
     StaffEntry("/staff/availability", _l("Availability"), (Role.PROVIDER, Role.SCHEDULER)),
+    StaffEntry("/staff/forms", _l("Forms"), (Role.PROVIDER, Role.SCHEDULER)),
+    StaffEntry("/staff/insurance", _l("Insurance review"), (Role.BILLER, Role.SCHEDULER)),
+    StaffEntry("/staff/profile-changes", _l("Profile changes"), (Role.SCHEDULER,)),
     StaffEntry("/admin/", _l("Practice settings"), (Role.ADMIN,)),
     StaffEntry("/profile/security", _l("Sign-in and security")),
 ]

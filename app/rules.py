@@ -129,6 +129,11 @@ RULE_MESSAGES = {
     "card_limit": _l("You have 10 cards on file, the most allowed. Remove one first."),
     # Reminder preferences (models/reminders.py).
     "reminder_days_invalid": _l("Choose from 0 to 14 days before the appointment."),
+    # -- forms (issue 8)
+    # -- documents (issue 8)
+    # -- insurance (issue 8)
+    # -- profile (issue 8)
+    # -- contacts and guardians (issue 8)
 }
 
 
