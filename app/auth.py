@@ -47,7 +47,7 @@ STAGE_PAGES = {
     signin.ENROL: ("/profile/security/two-factor", "/terms"),
     signin.TERMS: ("/terms",),
 }
-ALWAYS_OPEN = ("/logout", "/language", "/healthz", "/static/", "/dev/")
+ALWAYS_OPEN = ("/logout", "/language", "/healthz", "/static/", "/dev/", "/help")
 
 
 def stage_redirect() -> Response | None:

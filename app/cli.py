@@ -75,6 +75,9 @@ async def _demo() -> None:
     await init_db(config.database_url)
     try:
         print(await seed_demo("stripe" if config.stripe_live else "demo"))
+        from channels.form_pdfs import render_missing  # the signed demo forms' PDFs
+
+        await render_missing(config.data_dir)
     finally:
         await close_db()
 

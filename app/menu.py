@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from quart import g
 
 from app.i18n import lazy_gettext as _l
+from models.access import SEE_APPOINTMENTS
 from models.documents import open_tasks_for
 from models.messaging import unread_for_client
 from models.people import Role
@@ -31,7 +32,7 @@ CLIENT_MENU = [
         "/appointments",
         _l("My Appointments"),
         "calendar",
-        scope="appointments",
+        scope=SEE_APPOINTMENTS,
     ),
     Entry(
         "messages.get_messages",
@@ -110,18 +111,34 @@ STAFF_MENU = [
     StaffEntry("/staff/calendar", _l("Calendar"), (Role.SCHEDULER, Role.PROVIDER)),
     StaffEntry("/staff/availability", _l("Availability"), (Role.PROVIDER, Role.SCHEDULER)),
     StaffEntry("/staff/forms", _l("Forms"), (Role.PROVIDER, Role.SCHEDULER)),
-    StaffEntry("/staff/insurance", _l("Insurance review"), (Role.BILLER, Role.SCHEDULER)),
-    StaffEntry("/staff/profile-changes", _l("Profile changes"), (Role.SCHEDULER,)),
+    StaffEntry(
+        "/staff/insurance", _l("Insurance review"), (Role.BILLER, Role.SCHEDULER), badge="insurance"
+    ),
+    StaffEntry(
+        "/staff/profile-changes", _l("Profile changes"), (Role.SCHEDULER,), badge="profile_changes"
+    ),
     StaffEntry("/admin/", _l("Practice settings"), (Role.ADMIN,)),
     StaffEntry("/profile/security", _l("Sign-in and security")),
 ]
 
 
 async def staff_badges(staff) -> dict[str, int]:
-    """Unread client messages in the queues this staff member sees."""
+    """Unread client messages in the queues this staff member sees, and what waits in
+    the review queues among their menu entries (policies and payers; profile changes)."""
     from models.conversations import queue_counts
+    from models.insurance_review import payers_to_review, review_queue
+    from models.profile import changes_to_review
 
-    return {"inbox": sum((await queue_counts(staff)).values())}
+    badges = {"inbox": sum((await queue_counts(staff)).values())}
+    shown = {e.badge for e in staff_menu(staff)}
+    if "insurance" in shown:
+        badges["insurance"] = (
+            await review_queue(staff.practice_id).count()
+            + await payers_to_review(staff.practice_id).count()
+        )
+    if "profile_changes" in shown:
+        badges["profile_changes"] = await changes_to_review(staff.practice_id).count()
+    return badges
 
 
 def staff_menu(staff) -> list[StaffEntry]:

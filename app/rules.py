@@ -130,10 +130,94 @@ RULE_MESSAGES = {
     # Reminder preferences (models/reminders.py).
     "reminder_days_invalid": _l("Choose from 0 to 14 days before the appointment."),
     # -- forms (issue 8)
+    "form_locked": _l("This form was already submitted: it can no longer be changed."),
+    "form_not_allowed": _l("You cannot fill in forms for this client."),
+    "form_signer_only": _l("Only the person named to sign this form can submit it."),
+    "form_invalid": _l("Some answers need attention: see the messages below."),
+    "form_not_found": _l("That form does not exist."),
+    "form_archived": _l("That form is archived: it can no longer be assigned."),
+    "form_signer_invalid": _l("Choose a contact who may sign forms for this client."),
+    "form_name_required": _l("Give the form a name."),
+    "form_name_invalid": _l("Use at most 200 characters, letters, digits and punctuation."),
+    "form_description_invalid": _l("Use at most 2000 characters, letters, digits and punctuation."),
+    "form_too_many_fields": _l("A form can have at most 60 fields."),
+    "form_no_questions": _l("Add at least one question."),
+    "form_signature_twice": _l("A form can have only one signature field."),
+    "form_field_type_invalid": _l("Choose one of the field types."),
+    "form_field_label_required": _l("Type the question (or remove the row)."),
+    "form_field_label_invalid": _l("Use at most 300 characters, letters, digits and punctuation."),
+    "form_field_options_required": _l("List at least two options, one per line."),
+    "form_field_options_too_many": _l("List at most 30 options."),
+    "form_field_option_invalid": _l("Each option can have at most 100 characters."),
+    "form_field_options_duplicate": _l("Each option must be different."),
+    "form_answer_required": _l("This question needs an answer."),
+    "form_answer_invalid": _l("Use letters, digits and punctuation only."),
+    "form_answer_too_long_200": _l("Use at most 200 characters."),
+    "form_answer_too_long_5000": _l("Use at most 5000 characters."),
+    "form_answer_date_invalid": _l("Enter a real date, like 2026-01-31."),
+    "form_answer_not_an_option": _l("Choose one of the options shown."),
+    "form_signature_required": _l("Type your full name to sign."),
+    "form_signature_name_invalid": _l("Use at most 200 characters, letters and punctuation."),
+    "form_signature_drawn_invalid": _l(
+        "The drawn signature could not be read. Clear it and draw again."
+    ),
+    "form_pdf_busy": _l(
+        "The PDF is taking too long to prepare. Please try again in a few minutes."
+    ),
     # -- documents (issue 8)
+    "document_missing": _l("Choose a file to upload."),
+    "document_not_found": _l("That document is not available."),
+    "document_no_ack": _l("This document does not need acknowledging."),
+    "document_not_yours": _l("You can delete only documents you uploaded yourself."),
+    "document_share_pdf": _l("Only PDF files can be shared with a client."),
     # -- insurance (issue 8)
+    "insurance_choice_invalid": _l("Choose “No insurance” or “I have insurance”."),
+    "insurance_rank_invalid": _l("Choose primary or secondary insurance."),
+    "insurance_member_id_invalid": _l("Enter the member ID, at most 64 characters."),
+    "insurance_group_invalid": _l("Use at most 64 characters."),
+    "insurance_subscriber_invalid": _l("Enter the subscriber's name, at most 200 characters."),
+    "insurance_dob_future": _l("A date of birth cannot be in the future."),
+    "insurance_relationship_invalid": _l("Choose a relationship from the list."),
+    "insurance_payer_unknown": _l("Choose an insurance company from the list."),
+    "insurance_primary_first": _l("Add your primary insurance before a secondary one."),
+    "insurance_policy_ended": _l("That policy was replaced: it can no longer be changed."),
+    "insurance_add_payer_off": _l("Your practice does not allow adding insurance companies."),
+    "insurance_payer_name_required": _l("Type the name of your insurance company."),
+    "insurance_payer_name_too_long": _l("Use at most 200 characters."),
+    "insurance_payer_unavailable": _l(
+        "The practice no longer accepts that insurance company. Please contact the practice."
+    ),
+    "insurance_note_required": _l("Say what the client needs to send or correct."),
+    "insurance_note_too_long": _l("The note can be at most 1,000 characters."),
+    "insurance_merge_target_invalid": _l("Choose a payer from the practice's list."),
     # -- profile (issue 8)
+    "point_kind_invalid": _l("Choose a phone or an email."),
+    "point_label_invalid": _l("Choose one of the labels shown."),
+    "phone_invalid": _l("Enter a US phone number with its area code, like (555) 010-0001."),
+    "point_duplicate": _l("That one is already on your profile."),
+    "points_full": _l("You can keep at most 5 phones and 5 emails. Remove one first."),
+    "time_zone_unknown": _l("Choose a time zone from the list."),
+    "language_unknown": _l("Choose English or Spanish."),
+    "detail_too_long": _l("That is too long."),
+    "detail_not_reviewed": _l("That detail cannot be changed here."),
+    "date_of_birth_future": _l("A date of birth cannot be in the future."),
+    "postal_code_invalid": _l("Enter a ZIP code like 12345 or 12345-6789."),
+    "decline_note_too_long": _l("The note can be at most 1,000 characters."),
+    "photo_id_missing": _l("Choose a photo or scan of your ID to upload."),
+    "relationship_unknown": _l("Choose a relationship from the list."),
+    "contacts_full": _l("You can keep at most 10 contacts. Remove one first."),
+    "contact_has_portal_access": _l(
+        "This contact can sign in to the portal for you, so only the practice can remove "
+        "them: ask the practice."
+    ),
     # -- contacts and guardians (issue 8)
+    "contact_has_no_email": _l("This contact has no email address to invite."),
+    "contact_has_account": _l("This contact already has a login: they can sign in now."),
+    "contact_is_client": _l("This email address is the client's own login."),
+    "contact_already_linked": _l(
+        "The account with this email is already linked to this client as another contact."
+    ),
+    "contact_rights_invalid": _l("Choose rights from the list."),
 }
 
 

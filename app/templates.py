@@ -31,6 +31,7 @@ HTMX_CONFIG = json.dumps(
             {"code": "[23]..", "swap": True},
             {"code": "422", "swap": True},
             {"code": "40[34]", "swap": True, "error": True},
+            {"code": "413", "swap": True, "error": True},  # an upload over its limit
             {"code": "[45]..", "swap": False, "error": True},
         ],
     }

@@ -32,6 +32,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import clock, policy
+from models.access import BOOKING, scopes_allow
 from models.audit import AuditEvent, audit
 from models.db import is_postgres
 from models.errors import RuleError
@@ -353,7 +354,7 @@ async def _on_client_side(by, appointment: Appointment) -> bool:
     contacts = await Contact.filter(
         client_id=appointment.client_id, user_id=user_id, portal_access=True
     ).values_list("scopes", flat=True)
-    return any("appointments" in (scopes or []) for scopes in contacts)
+    return any(scopes_allow(scopes, BOOKING) for scopes in contacts)
 
 
 async def _restore_rescheduled(undone: Appointment) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models import clock
-from models.access import ClientAccess
+from models.access import SEE_APPOINTMENTS, ClientAccess
 from models.documents import open_tasks_for
 from models.ledger import Totals, totals_for
 from models.people import User
@@ -59,7 +59,7 @@ async def dashboard_for(
     if settings["documents"] and access.allows("forms"):
         forms, acks = open_tasks or await open_tasks_for(client.id)
     upcoming = []
-    if access.allows("appointments"):
+    if access.allows(SEE_APPOINTMENTS):
         upcoming = await upcoming_appointments(client.id, DASHBOARD_APPOINTMENTS)
     totals = await totals_for(client.id) if access.allows("billing") else None
     return Dashboard(

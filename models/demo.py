@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models import clock
 from models.auth import hash_password
-from models.documents import AssignmentStatus, Document, FormAssignment, FormTemplate
+from models.documents import AssignmentStatus, FormAssignment, FormTemplate
 from models.insurance import InsurancePolicy, Payer
 from models.ledger import EntryKind, LedgerEntry, PaymentAllocation, SavedCard
 from models.messaging import Message, Thread
@@ -235,7 +235,7 @@ async def _seed(pw: str, processor: str) -> None:
     await Contact.create(
         client=alex,
         name="Jordan Rivera",
-        relationship="Spouse",
+        relationship="Spouse/Partner",
         phone="+15550100002",
     )
     if processor == "demo":
@@ -508,31 +508,34 @@ INTAKE_FORMS = [
 
 
 async def _forms(practice, client, signer, submitted: int) -> None:
+    """The default intake forms; the last ``submitted`` of them already signed. Their
+    PDFs are made by ``portal demo`` after seeding (channels/form_pdfs.render_missing),
+    or on first download."""
     templates = []
     for name, schema in INTAKE_FORMS:
         template = await FormTemplate.get_or_none(practice=practice, name=name)
         if template is None:
             template = await FormTemplate.create(practice=practice, name=name, fields_schema=schema)
         templates.append(template)
+    demo_answers = {"yes_no": "yes", "short_text": "Dr. Morgan Lee, my primary care doctor"}
     for i, template in enumerate(templates):
         done = i >= len(templates) - submitted
-        assignment = await FormAssignment.create(
+        answers = {
+            f["key"]: demo_answers[f["type"]]
+            for f in template.fields_schema
+            if done and f["type"] in demo_answers
+        }
+        await FormAssignment.create(
             client=client,
             template=template,
             signer=signer,
             status=AssignmentStatus.SUBMITTED if done else AssignmentStatus.ASSIGNED,
+            answers=answers,
             submitted_at=clock.now() - timedelta(days=30) if done else None,
-            signature_name=client.full_name if done else "",
+            signature_name=(signer.display_name if signer else client.full_name) if done else "",
+            signed_by_id=(signer.id if signer else client.user_id) if done else None,
+            signature_ip="127.0.0.1" if done else "",
         )
-        if done:
-            doc = await Document.create(
-                client=client,
-                name=f"{template.name} (signed)",
-                kind="form_pdf",
-                content_type="application/pdf",
-            )
-            assignment.document = doc
-            await assignment.save(update_fields=["document_id"])
 
 
 async def _messages(alex, alex_user, chen) -> None:

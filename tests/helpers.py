@@ -48,3 +48,9 @@ async def post(
     """POST a form the way the page would, with the session's CSRF token."""
     token = await csrf_token(client, token_from)
     return await client.post(path, form={**(data or {}), "csrf_token": token}, headers=headers)
+
+
+def badge(html: str, name: str) -> str:
+    """The menu entry holding badge ``name`` (its link's markup), or "" when it is not shown."""
+    start = html.find(f'id="menu-badge-{name}"')
+    return "" if start < 0 else html[start : html.index("</a>", start)]

@@ -17,6 +17,7 @@ from app.i18n import money
 from app.net import client_ip
 from app.rules import rule_message
 from models import clock
+from models.access import BOOKING, SEE_APPOINTMENTS
 from models.dashboard import upcoming_appointments
 from models.errors import RuleError
 from models.ics import CalendarEvent, calendar_file
@@ -132,7 +133,7 @@ async def _card(appointment: Appointment, *, status: int = 200, error: str | Non
 
 
 @blueprint.get("/appointments")
-@client_section(scope="appointments")
+@client_section(scope=SEE_APPOINTMENTS)
 async def get_appointments():
     # Upcoming, and a telehealth session still under way (Join stays until its end).
     upcoming = (
@@ -162,7 +163,7 @@ async def get_appointments():
 
 
 @blueprint.get("/appointments/print")
-@client_section(scope="appointments")
+@client_section(scope=SEE_APPOINTMENTS)
 async def get_print():
     """The upcoming appointments as a list to print (the browser's Print works too)."""
     return await render_page(
@@ -173,7 +174,7 @@ async def get_print():
 
 
 @blueprint.get("/appointments/<id:appointment_id>/card")
-@client_section(scope="appointments")
+@client_section(scope=SEE_APPOINTMENTS)
 async def get_card(appointment_id: int):
     """One card (htmx refreshes it when its Undo runs out)."""
     appointment = await _own_appointment(appointment_id)
@@ -239,7 +240,7 @@ async def _undo_booking(appointment: Appointment) -> None:
 
 
 @blueprint.post("/appointments/<id:appointment_id>/confirm")
-@client_section(scope="appointments")
+@client_section(scope=BOOKING, category="appointments")
 async def post_confirm(appointment_id: int):
     return await _act(appointment_id, "confirm")
 
@@ -261,7 +262,7 @@ async def _cancel_page(appointment: Appointment, *, error: str | None = None, ne
 
 
 @blueprint.get("/appointments/<id:appointment_id>/cancel")
-@client_section(scope="appointments")
+@client_section(scope=BOOKING, category="appointments")
 async def get_cancel(appointment_id: int):
     """Ask before cancelling, with the fee if any (the path without JavaScript; htmx
     asks in a dialog that names the same fee)."""
@@ -270,13 +271,13 @@ async def get_cancel(appointment_id: int):
 
 
 @blueprint.post("/appointments/<id:appointment_id>/cancel")
-@client_section(scope="appointments")
+@client_section(scope=BOOKING, category="appointments")
 async def post_cancel(appointment_id: int):
     return await _act(appointment_id, "cancel")
 
 
 @blueprint.post("/appointments/<id:appointment_id>/undo")
-@client_section(scope="appointments")
+@client_section(scope=BOOKING, category="appointments")
 async def post_undo(appointment_id: int):
     """Undo the client's cancellation (``what=cancel``, the default) or their booking
     (``what=booking``) within 3 minutes."""
@@ -284,7 +285,7 @@ async def post_undo(appointment_id: int):
 
 
 @blueprint.get("/appointments/<id:appointment_id>/calendar.ics")
-@client_section(scope="appointments")
+@client_section(scope=SEE_APPOINTMENTS)
 async def get_calendar_file(appointment_id: int):
     """Add to calendar: one VEVENT. A cancelled or declined appointment is served
     marked STATUS:CANCELLED (same UID, higher SEQUENCE), so importing it again
@@ -320,7 +321,7 @@ async def get_calendar_file(appointment_id: int):
 
 
 @blueprint.get("/appointments/<id:appointment_id>/join")
-@client_section(scope="appointments")
+@client_section(scope=SEE_APPOINTMENTS)
 async def get_join(appointment_id: int):
     """Telehealth Join: to the video room from 10 minutes before the start until the
     end; with the practice's "pay before joining", to Make Payment until this

@@ -31,6 +31,7 @@ from app.i18n import lazy_gettext as _l
 from app.net import client_ip
 from app.rules import rule_message
 from models import booking, clock, policy
+from models.access import BOOKING
 from models.errors import RuleError
 from models.people import Role, StaffMember
 from models.practice import Location, Practice, Service
@@ -627,7 +628,7 @@ async def _flow_from(values) -> Flow:
 
 
 @blueprint.get(PATH)
-@client_section(scope="appointments", feature="self_scheduling")
+@client_section(scope=BOOKING, feature="self_scheduling", category="appointments")
 async def get_new():
     flow = await _flow_from(request.args)
     if flow.reschedule is not None and not (
@@ -650,7 +651,7 @@ async def get_new():
 
 
 @blueprint.post(PATH)
-@client_section(scope="appointments", feature="self_scheduling")
+@client_section(scope=BOOKING, feature="self_scheduling", category="appointments")
 async def post_new():
     form = await request.form
     flow = await _flow_from(form)
@@ -734,13 +735,13 @@ async def booked_page(appointment_id: int, *, status: int = 200, alert: str = ""
 
 
 @blueprint.get(f"{PATH}/booked/<id:appointment_id>")
-@client_section(scope="appointments", feature="self_scheduling")
+@client_section(scope=BOOKING, feature="self_scheduling", category="appointments")
 async def get_booked(appointment_id: int):
     return await booked_page(appointment_id)
 
 
 @blueprint.post(f"{PATH}/booked/<id:appointment_id>/undo")
-@client_section(scope="appointments", feature="self_scheduling")
+@client_section(scope=BOOKING, feature="self_scheduling", category="appointments")
 async def post_undo(appointment_id: int):
     appointment = await Appointment.filter(id=appointment_id, client_id=g.access.client.id).first()
     if appointment is None:

@@ -8,7 +8,6 @@ what happens next is said in the email, which only the address's owner reads.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from quart import Blueprint, Response, abort, g, request
@@ -25,6 +24,7 @@ from models.auth import MAX_PASSWORD, normalize_email
 from models.errors import RuleError
 from models.passwords import password_problem
 from models.practice import Practice
+from models.profile import normalize_phone
 
 blueprint = Blueprint("onboarding", __name__)
 
@@ -37,7 +37,6 @@ LINK_STATUS = {
     "registration_expired": 410,
     "registration_email_taken": 410,
 }
-_PHONE_CHARS = re.compile(r"[\s().-]")
 
 
 async def send_mail(mail: onboarding.Mail) -> None:
@@ -55,21 +54,6 @@ async def send_mail(mail: onboarding.Mail) -> None:
         dedupe_key=mail.dedupe_key,
         client_id=mail.client_id,
     )
-
-
-def normalize_phone(raw: str) -> str | None:
-    """E.164 for a typed phone number (10 digits are taken as US), or None."""
-    compact = _PHONE_CHARS.sub("", raw)
-    if compact.startswith("+"):
-        digits = compact[1:]
-        return compact if digits.isdigit() and 8 <= len(digits) <= 15 else None
-    if not compact.isdigit():
-        return None
-    if len(compact) == 10:
-        return "+1" + compact
-    if len(compact) == 11 and compact.startswith("1"):
-        return "+" + compact
-    return None
 
 
 async def link_refused(code: str) -> Response:

@@ -16,8 +16,9 @@ from app.rules import rule_message
 from models.cards import visible_cards
 from models.errors import RuleError
 from models.outbox import OutboxMessage, SmsOptOut
-from models.people import Contact, ContactPoint
+from models.people import ContactPoint
 from models.practice import Practice
+from models.profile import EMAIL_LABELS, PHONE_LABELS
 from models.security import LoginEvent
 from models.settings import processor_usable
 
@@ -48,6 +49,7 @@ async def get_profile():
     return await _profile_page(
         saved_id=int(saved) if saved.isdigit() else None,
         card_notice=CARD_NOTICES.get(request.args.get("card", ""), ""),
+        notice=request.args.get("notice", ""),
     )
 
 
@@ -57,9 +59,16 @@ async def _profile_page(
     saved_id: int | None = None,
     card_notice: str = "",
     status: int = 200,
+    notice: str = "",
+    **edits,
 ) -> Response:
+    """The page; ``notice`` and ``edits`` (forms with errors) for the editable sections
+    (app/routes/profile_details.py)."""
+    from app.routes.profile_details import section_context
+
     client = g.access.client
-    points = await ContactPoint.filter(client_id=client.id).order_by("kind", "-is_default", "id")
+    context = await section_context(client, notice=notice)
+    context.update(edits)
     practice = await Practice.get(id=client.practice_id)
     last_login = (
         await LoginEvent.filter(user_id=g.user.id, success=True).order_by("-at").offset(1).first()
@@ -72,19 +81,16 @@ async def _profile_page(
     return await render_page(
         "views/client/profile.html",
         status=status,
-        points=points,
-        opted_out=await _opted_out(points),
         forms=forms or {},
         saved_id=saved_id,
-        days_choices=DAYS_CHOICES,
         sent=[(row, _when(row)) for row in sent],
-        contacts=await Contact.filter(client_id=client.id).order_by("name"),
         # A guardian sees only the cards they added (models.cards.visible_cards).
         cards=await visible_cards(client, g.user).order_by("-is_default", "id"),
         card_notice=card_notice,
         can_add_card=processor_usable(practice),
         last_login=last_login,
         practice=practice,
+        **context,
     )
 
 
@@ -109,6 +115,8 @@ async def _point_partial(point: ContactPoint, *, form: Form | None, saved: bool,
         forms={point.id: form} if form else {},
         saved_id=point.id if saved else None,
         days_choices=DAYS_CHOICES,
+        phone_labels=PHONE_LABELS,
+        email_labels=EMAIL_LABELS,
     )
 
 

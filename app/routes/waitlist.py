@@ -13,6 +13,7 @@ from app.net import client_ip
 from app.rules import rule_message
 from channels import appointment_mail
 from models import booking, waitlist
+from models.access import BOOKING
 from models.audit import audit
 from models.errors import RuleError
 from models.people import Role, StaffMember
@@ -20,7 +21,7 @@ from models.practice import Location, Service
 from models.scheduling import WaitlistEntry
 
 blueprint = Blueprint("waitlist", __name__)
-SECTION = dict(scope="appointments", feature="self_scheduling", category="appointments")
+SECTION = dict(scope=BOOKING, feature="self_scheduling", category="appointments")
 WEEKDAYS = [_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun")]
 PARTS = {"morning": _l("Morning"), "afternoon": _l("Afternoon"), "evening": _l("Evening")}
 MODALITIES = {"any": _l("Either"), "in_person": _l("In person"), "telehealth": _l("Telehealth")}

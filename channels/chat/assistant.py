@@ -271,7 +271,7 @@ def _no_appointments_right(turn: _Turn, kind: str) -> _Outcome:
 
 
 async def _confirm(turn: _Turn, intent: Intent) -> _Outcome:
-    if not turn.access.allows("appointments"):
+    if not turn.access.can_book:  # confirm and cancel need "booking" (models/access)
         return _no_appointments_right(turn, "confirm")
     if turn.appointment_id is not None:
         chosen = await _named(turn)
@@ -293,7 +293,7 @@ async def _confirm(turn: _Turn, intent: Intent) -> _Outcome:
 
 
 async def _cancel(turn: _Turn, intent: Intent, *, ask: bool = False) -> _Outcome:
-    if not turn.access.allows("appointments"):
+    if not turn.access.can_book:  # confirm and cancel need "booking" (models/access)
         return _no_appointments_right(turn, "cancel")
     if turn.appointment_id is not None:
         chosen = await _named(turn)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models import clock
-from models.people import StaffMember, User
+from models.people import Contact, StaffMember, User
 from models.practice import Location, Practice, Service
 from models.scheduling import Appointment, AppointmentStatus, AvailabilityBlock
 from tests.helpers import HX, post, sign_in
@@ -462,6 +462,10 @@ async def test_another_clients_booking_page_is_404(client, cast):
 
 async def test_a_guardian_books_for_the_child_they_act_for(client, cast):
     day = await open_hours(cast)
+    # Booking is its own right (models/access.py): Gina gets it for Charlie.
+    await Contact.filter(client_id=cast.charlie.id, user_id=cast.gina.id).update(
+        scopes=["appointments", "booking", "forms"]
+    )
     await sign_in(client, "gina")
     await post(client, "/switch-client", {"client_id": str(cast.charlie.id)})
     response = await post(client, NEW, pick(cast, day))

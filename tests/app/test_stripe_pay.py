@@ -335,6 +335,7 @@ PAY_PAGE_SCRIPTS = [
     "/static/vendor/htmx-2.0.11.min.js",
     "/static/vendor/htmx-ext-ws-2.0.4.min.js",
     "/static/js/portal.js",
+    "/static/js/signature_pad.js",  # client pages: drawn signatures on forms (no network)
     "/static/js/stripe_pay.js",
 ]
 # The payment page's security headers, with the nonce and the fake's port taken out

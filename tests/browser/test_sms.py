@@ -149,12 +149,14 @@ def test_reminder_settings_save_without_javascript(no_js_page, portal):
     portal.sign_in(page, CLIENT)
     page.goto("/profile")
     item = page.locator("li.contact-point", has_text=MOBILE)
+    item.locator("summary", has_text="Reminder settings").click()  # a <details>: no script
     item.get_by_label("When").select_option("2")
     with page.expect_navigation():
         item.get_by_role("button", name="Save reminder settings").click()
     item = page.locator("li.contact-point", has_text=MOBILE)
     expect(item).to_contain_text("Saved.")
     expect(item).to_contain_text("2 days in advance")
+    item.locator("summary", has_text="Reminder settings").click()
     item.get_by_label("When").select_option("1")
     with page.expect_navigation():
         item.get_by_role("button", name="Save reminder settings").click()

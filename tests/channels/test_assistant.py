@@ -277,7 +277,7 @@ async def test_a_guardian_without_appointments_cannot_confirm_or_cancel(cast):
 
 
 async def test_a_guardian_with_the_rights_acts_for_the_child(cast):
-    access, user = await scoped_guardian(cast, ["messages", "appointments"])
+    access, user = await scoped_guardian(cast, ["messages", "appointments", "booking"])
     answer = await chat(access, user, "cancel please")
     assert await status_of(cast.c_soon) == "cancelled"
     assert answer.said.sender_id == user.id
