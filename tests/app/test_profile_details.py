@@ -231,7 +231,7 @@ async def test_personal_details_apply_at_once(client, cast):
         "America/Chicago",
     )
     html = await page(client)
-    assert "she/they" in html and "America/Chicago" in html
+    assert "she/they" in html and "<dd>America / Chicago</dd>" in html
 
 
 async def test_spanish_switches_the_portal_for_the_client_themself(client, cast):

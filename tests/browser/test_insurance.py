@@ -61,7 +61,7 @@ def test_the_demo_client_adds_insurance_with_card_photos(page, portal):
     page.get_by_label("Insurance company", exact=True).select_option(label="Blue Ridge Health Plan")
     page.get_by_label("Member ID").fill("BRX5500121")
     page.get_by_label("Group number (if your card shows one)").fill("GRP-4410")
-    expect(page.get_by_label("Subscriber's name (the person the policy is in)")).to_have_value(
+    expect(page.get_by_label("Subscriber's name (the person who holds the policy)")).to_have_value(
         "Alex Rivera"
     )
     expect(page.get_by_label("Subscriber's date of birth")).to_have_value("1990-08-08")

@@ -69,7 +69,7 @@ def test_the_client_edits_their_profile(page, portal):
     details.get_by_role("button", name="Save details").click()
     expect(page.locator("#profile-details")).to_contain_text("Your details are saved.")
     expect(page.locator("#profile-details dl")).to_contain_text("they/them")
-    expect(page.locator("#profile-details dl")).to_contain_text("America/Chicago")
+    expect(page.locator("#profile-details dl")).to_contain_text("America / Chicago")
 
     review = page.locator("#profile-review")
     review.get_by_text("Ask for a change").click()
