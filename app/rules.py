@@ -218,6 +218,12 @@ RULE_MESSAGES = {
         "The account with this email is already linked to this client as another contact."
     ),
     "contact_rights_invalid": _l("Choose rights from the list."),
+    # -- practice settings (issue 9)
+    "setting_invalid": _l("That is not a value this setting takes."),
+    "setting_choice_invalid": _l("Choose one of the options shown."),
+    "payments_need_processor": _l(
+        "Client payments need a card processor first: ask your administrator to set up Stripe."
+    ),
 }
 
 

@@ -1,16 +1,21 @@
-"""Practice settings (admins), and a client's access log. Settings are read-only
-here; the settings issue makes them editable."""
+"""Practice settings (admins): the overview, the client portal switches at
+``/admin/portal`` (rules in models/portal_settings.py), and a client's access log."""
 
-from quart import Blueprint, abort, g, request
+from quart import Blueprint, abort, g, redirect, request
 
 from app.auth import audit_read, staff_only
-from app.htmx import render_page
+from app.htmx import is_htmx, render_page
+from app.i18n import lazy_gettext as _l
+from app.net import client_ip
+from app.rules import rule_message
+from models import portal_settings
 from models.audit import AuditEvent
 from models.people import Client, Contact, Role, StaffMember
 from models.practice import Location, Practice, Service
-from models.settings import practice_settings
+from models.settings import practice_settings, processor_usable
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+NOTICES = {"saved": _l("Settings saved."), "unchanged": _l("Nothing was changed.")}
 
 
 @blueprint.get("/")
@@ -24,6 +29,53 @@ async def get_portal_settings():
         locations=await Location.filter(practice_id=practice.id).order_by("name"),
         services=await Service.filter(practice_id=practice.id).order_by("name"),
     )
+
+
+async def _portal_page(
+    practice: Practice,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    notice: str = "",
+    status: int = 200,
+):
+    return await render_page(
+        "views/admin/portal.html",
+        status=status,
+        practice=practice,
+        values=portal_settings.stored_values(practice) if values is None else values,
+        errors={key: rule_message(code) for key, code in (errors or {}).items()},
+        processor_ready=processor_usable(practice),
+        notices=portal_settings.NOTICES,
+        notice=str(NOTICES.get(notice, "")),
+    )
+
+
+@blueprint.get("/portal")
+@staff_only(Role.ADMIN)
+async def get_portal():
+    practice = await Practice.get(id=g.staff.practice_id)
+    return await _portal_page(practice, notice=request.args.get("notice", ""))
+
+
+@blueprint.post("/portal")
+@staff_only(Role.ADMIN)
+async def post_portal():
+    practice = await Practice.get(id=g.staff.practice_id)
+    posted = await request.form
+    try:
+        wanted = portal_settings.read_form(posted, practice)
+    except portal_settings.SettingsInvalid as invalid:
+        shown = {key: posted.get(key) for key in portal_settings.EDITABLE}
+        shown.update({k: posted.get(k) == "1" for k in portal_settings.SWITCHES})
+        shown.update({k: posted.get(k) == "1" for k in portal_settings.NOTICES})
+        return await _portal_page(practice, values=shown, errors=invalid.errors, status=422)
+    changed = await portal_settings.change_settings(practice.id, wanted, by=g.user, ip=client_ip())
+    notice = "saved" if changed else "unchanged"
+    if is_htmx():
+        practice = await Practice.get(id=practice.id)
+        return await _portal_page(practice, notice=notice)
+    return redirect(f"/admin/portal?notice={notice}", 303)
 
 
 ACCESS_LOG_PAGE = 50

@@ -28,7 +28,14 @@ async def test_it_refuses_a_route_without_a_rule(app):
     assert "should never be served" not in await response.get_data(as_text=True)
 
 
-STAFF_PAGES = ["/staff/", "/staff/requests", "/staff/clients", "/staff/calendar", "/admin/"]
+STAFF_PAGES = [
+    "/staff/",
+    "/staff/requests",
+    "/staff/clients",
+    "/staff/calendar",
+    "/admin/",
+    "/admin/portal",
+]
 
 # principal -> {path: expected status}; 303 means "sent elsewhere" (login or home).
 EXPECTED = {
@@ -53,6 +60,7 @@ EXPECTED = {
         "/staff/clients": 200,
         "/staff/calendar": 200,
         "/admin/": 403,
+        "/admin/portal": 403,
     },
     "sid": {
         **dict.fromkeys(CLIENT_PAGES, 303),
@@ -61,6 +69,7 @@ EXPECTED = {
         "/staff/clients": 200,
         "/staff/calendar": 200,
         "/admin/": 403,
+        "/admin/portal": 403,
     },
     "bea": {
         **dict.fromkeys(CLIENT_PAGES, 303),
@@ -69,6 +78,7 @@ EXPECTED = {
         "/staff/clients": 200,
         "/staff/calendar": 403,
         "/admin/": 403,
+        "/admin/portal": 403,
     },
     "ada": {**dict.fromkeys(CLIENT_PAGES, 303), **dict.fromkeys(STAFF_PAGES, 200)},
 }

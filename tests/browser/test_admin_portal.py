@@ -1,0 +1,72 @@
+"""Practice settings in a real browser: the demo admin turns secure messaging off at
+/admin/portal, and the demo client's menu loses Messages and /messages is gone; the
+page is axe-clean and fits a 390 px phone. Without JavaScript the same form saves as a
+plain post.
+
+Settings change the whole demo practice, so this module runs on a demo of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
+    pytest.skip("Chromium not installed: apt-get install chromium", allow_module_level=True)
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.browser.conftest import Portal, Server, make_context, own_demo_server  # noqa: E402
+
+pytestmark = pytest.mark.browser
+ADMIN = "admin@demo.test"
+CLIENT = "client@demo.test"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    with own_demo_server(tmp_path_factory, "portal-admin-server") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def portal(server) -> Portal:
+    return Portal(server)
+
+
+def test_the_admin_turns_messaging_off_and_the_client_loses_it(page, portal, browser, server):
+    portal.sign_in(page, ADMIN)
+    page.goto("/admin/")
+    page.get_by_role("link", name="Change client portal settings").click()
+    expect(page.locator("main#main h1")).to_have_text("Client portal settings")
+
+    page.get_by_label("Allow secure messaging").uncheck()
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").filter(has_text="Settings saved.")).to_be_visible()
+    expect(page.get_by_label("Allow secure messaging")).not_to_be_checked()
+    portal.check_widths(page, "admin-portal")  # last: axe leaves marks an htmx swap copies
+
+    context = make_context(browser, server)
+    try:
+        client_page = context.new_page()
+        portal.sign_in(client_page, CLIENT)
+        expect(client_page.locator('nav a[href="/dashboard"]')).to_be_visible()
+        expect(client_page.locator('nav a[href="/messages"]')).to_have_count(0)
+        response = client_page.goto("/messages")
+        assert response is not None and response.status == 404
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_settings_save_as_a_plain_post(no_js_page, portal):
+    page = no_js_page
+    portal.sign_in(page, ADMIN)
+    page.goto("/admin/portal")
+    page.get_by_label("booked at once").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save settings").click()
+    assert page.url.endswith("/admin/portal?notice=saved")
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    expect(page.get_by_label("booked at once")).to_be_checked()
