@@ -189,3 +189,7 @@ def _register_blueprints(app: Quart) -> None:
         staff_profile_changes,
     ):
         app.register_blueprint(module.blueprint)
+
+    from app.routes import admin_clients  # one client's portal switches, and why (issue 9)
+
+    app.register_blueprint(admin_clients.blueprint)

@@ -221,6 +221,10 @@ RULE_MESSAGES = {
     # -- practice settings (issue 9)
     "setting_invalid": _l("That is not a value this setting takes."),
     "setting_choice_invalid": _l("Choose one of the options shown."),
+    "setting_off_above": _l(
+        "This is off for the whole practice or for the client's provider, so it cannot be "
+        "turned on for one client."
+    ),
     "payments_need_processor": _l(
         "Client payments need a card processor first: ask your administrator to set up Stripe."
     ),

@@ -270,3 +270,29 @@ async def test_it_keeps_a_cancelled_future_appointment_in_the_list(client, cast)
     upcoming, _, past = html.partition('id="past-title"')
     assert f"appt-{cast.a_soon.id}" not in upcoming
     assert f"appt-{cast.a_soon.id}" in past and "Cancelled" in past
+
+
+def test_page_templates_keep_everything_inside_their_blocks():
+    """An htmx request renders only a page's ``main`` block, which never runs what a
+    template sets outside its blocks: a heading set there is empty in the fragment
+    (an empty <h1> after every htmx navigation). So a page template holds nothing
+    but its ``extends`` and its blocks."""
+    from jinja2 import Environment, nodes
+
+    from app.config import ROOT
+
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    outside = []
+    for path in sorted((ROOT / "views").rglob("*.html")):
+        tree = env.parse(path.read_text())
+        extends = [n for n in tree.body if isinstance(n, nodes.Extends)]
+        if not extends or getattr(extends[0].template, "value", "") != "views/layout.html":
+            continue  # PDFs and emails are rendered whole
+        for node in tree.body:
+            if isinstance(node, nodes.Output) and all(
+                isinstance(c, nodes.TemplateData) and not c.data.strip() for c in node.nodes
+            ):
+                continue
+            if not isinstance(node, (nodes.Extends, nodes.Block)):
+                outside.append(f"{path.relative_to(ROOT)}:{node.lineno} {type(node).__name__}")
+    assert outside == []

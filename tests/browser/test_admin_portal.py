@@ -1,7 +1,8 @@
 """Practice settings in a real browser: the demo admin turns secure messaging off at
 /admin/portal, and the demo client's menu loses Messages and /messages is gone; the
 page is axe-clean and fits a 390 px phone. Without JavaScript the same form saves as a
-plain post.
+plain post. The admin turns self-scheduling off for the demo client alone, and their
+appointments page loses "Schedule New Appointment" and /appointments/new is gone.
 
 Settings change the whole demo practice, so this module runs on a demo of its own."""
 
@@ -70,3 +71,32 @@ def test_without_javascript_the_settings_save_as_a_plain_post(no_js_page, portal
     assert page.url.endswith("/admin/portal?notice=saved")
     expect(page.get_by_text("Settings saved.")).to_be_visible()
     expect(page.get_by_label("booked at once")).to_be_checked()
+
+
+def test_the_admin_turns_self_scheduling_off_for_one_client(page, portal, browser, server):
+    portal.sign_in(page, ADMIN)
+    page.goto("/staff/clients")
+    row = page.locator("tr", has_text="Rivera, Alex")
+    row.get_by_role("link", name="Portal settings").click()
+    expect(page.locator("main#main h1")).to_have_text("Portal settings for Alex Rivera")
+    page.get_by_label("Allow self-scheduling").uncheck()
+    page.get_by_role("button", name="Save for this client").click()
+    expect(page.get_by_role("status").filter(has_text="Saved for this client.")).to_be_visible()
+    expect(page.locator("#set-self_scheduling-why")).to_contain_text("Off for this client only.")
+    portal.check_widths(page, "admin-client-portal")
+
+    context = make_context(browser, server)
+    try:
+        client_page = context.new_page()
+        portal.sign_in(client_page, CLIENT)
+        client_page.goto("/appointments")
+        expect(client_page.locator("main#main h1")).to_have_text("My Appointments")
+        expect(client_page.get_by_role("link", name="Schedule New Appointment")).to_have_count(0)
+        response = client_page.goto("/appointments/new")
+        assert response is not None and response.status == 404
+    finally:
+        context.close()
+
+    page.goto("/admin/clients")
+    expect(page.locator("li", has_text="Rivera, Alex")).to_contain_text("Allow self-scheduling")
+    portal.check_widths(page, "admin-clients")
