@@ -190,6 +190,8 @@ def _register_blueprints(app: Quart) -> None:
     ):
         app.register_blueprint(module.blueprint)
 
-    from app.routes import admin_clients  # one client's portal switches, and why (issue 9)
+    # Practice settings and the staff console (issue 9)
+    from app.routes import admin_clients, staff_client
 
-    app.register_blueprint(admin_clients.blueprint)
+    for module in (admin_clients, staff_client):
+        app.register_blueprint(module.blueprint)

@@ -100,3 +100,13 @@ def test_the_admin_turns_self_scheduling_off_for_one_client(page, portal, browse
     page.goto("/admin/clients")
     expect(page.locator("li", has_text="Rivera, Alex")).to_contain_text("Allow self-scheduling")
     portal.check_widths(page, "admin-clients")
+
+
+def test_the_clients_page_for_staff(page, portal):
+    portal.sign_in(page, ADMIN)
+    page.goto("/staff/clients")
+    page.get_by_role("link", name="Rivera, Alex").click()
+    expect(page.locator("main#main h1")).to_have_text("Alex Rivera")
+    expect(page.get_by_role("heading", name="Upcoming appointments")).to_be_visible()
+    expect(page.get_by_role("heading", name="Balance")).to_be_visible()
+    portal.check_widths(page, "staff-client")
