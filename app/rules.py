@@ -221,6 +221,9 @@ RULE_MESSAGES = {
     # -- practice settings (issue 9)
     "setting_invalid": _l("That is not a value this setting takes."),
     "setting_choice_invalid": _l("Choose one of the options shown."),
+    "practice_name_invalid": _l("Enter the practice's name, at most 200 characters."),
+    "tax_id_invalid": _l("Enter the tax id (EIN) like 12-3456789."),
+    "terms_too_long": _l("The terms can be at most 50,000 characters."),
     "setting_off_above": _l(
         "This is off for the whole practice or for the client's provider, so it cannot be "
         "turned on for one client."

@@ -1,17 +1,20 @@
 """Practice settings (admins): the overview, the client portal switches at
-``/admin/portal`` (rules in models/portal_settings.py), and a client's access log."""
+``/admin/portal`` (rules in models/portal_settings.py), the practice's details at
+``/admin/practice`` (models/practice_details.py), and a client's access log."""
 
 from quart import Blueprint, abort, g, redirect, request
 
 from app.auth import audit_read, staff_only
+from app.forms import Form
 from app.htmx import is_htmx, render_page
 from app.i18n import lazy_gettext as _l
 from app.net import client_ip
 from app.rules import rule_message
-from models import portal_settings
+from models import portal_settings, practice_details
 from models.audit import AuditEvent
 from models.people import Client, Contact, Role, StaffMember
 from models.practice import Location, Practice, Service
+from models.profile import zone_choices
 from models.settings import practice_settings, processor_usable
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -76,6 +79,45 @@ async def post_portal():
         practice = await Practice.get(id=practice.id)
         return await _portal_page(practice, notice=notice)
     return redirect(f"/admin/portal?notice={notice}", 303)
+
+
+async def _details_page(practice: Practice, *, values=None, errors=None, notice="", status=200):
+    return await render_page(
+        "views/admin/practice.html",
+        status=status,
+        practice=practice,
+        form=Form(
+            practice_details.current(practice) if values is None else values,
+            {key: rule_message(code) for key, code in (errors or {}).items()},
+        ),
+        zones=zone_choices(),
+        limits={"name": practice_details.MAX_NAME, "terms": practice_details.MAX_TERMS},
+        notice=str(NOTICES.get(notice, "")),
+    )
+
+
+@blueprint.get("/practice")
+@staff_only(Role.ADMIN)
+async def get_practice():
+    practice = await Practice.get(id=g.staff.practice_id)
+    return await _details_page(practice, notice=request.args.get("notice", ""))
+
+
+@blueprint.post("/practice")
+@staff_only(Role.ADMIN)
+async def post_practice():
+    practice = await Practice.get(id=g.staff.practice_id)
+    posted = await request.form
+    try:
+        clean = practice_details.check(posted)
+    except practice_details.DetailsInvalid as invalid:
+        values = {key: posted.get(key, "") for key in practice_details.FIELDS}
+        return await _details_page(practice, values=values, errors=invalid.errors, status=422)
+    changed = await practice_details.change(practice.id, clean, by=g.user, ip=client_ip())
+    notice = "saved" if changed else "unchanged"
+    if is_htmx():
+        return await _details_page(await Practice.get(id=practice.id), notice=notice)
+    return redirect(f"/admin/practice?notice={notice}", 303)
 
 
 ACCESS_LOG_PAGE = 50

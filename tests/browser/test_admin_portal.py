@@ -110,3 +110,15 @@ def test_the_clients_page_for_staff(page, portal):
     expect(page.get_by_role("heading", name="Upcoming appointments")).to_be_visible()
     expect(page.get_by_role("heading", name="Balance")).to_be_visible()
     portal.check_widths(page, "staff-client")
+
+
+def test_the_practice_details_page(page, portal, problems):
+    problems.allow("status of 422")  # the refused tax id, shown next to its field
+    portal.sign_in(page, ADMIN)
+    page.goto("/admin/")
+    page.get_by_role("link", name="Practice details").click()
+    expect(page.locator("main#main h1")).to_have_text("Practice details")
+    page.get_by_label("Tax id (EIN), printed on superbills").fill("123")
+    page.get_by_role("button", name="Save details").click()
+    expect(page.locator("#pd-tax_id-error")).to_contain_text("like 12-3456789")
+    portal.check_widths(page, "admin-practice")
