@@ -224,6 +224,9 @@ RULE_MESSAGES = {
     "practice_name_invalid": _l("Enter the practice's name, at most 200 characters."),
     "tax_id_invalid": _l("Enter the tax id (EIN) like 12-3456789."),
     "terms_too_long": _l("The terms can be at most 50,000 characters."),
+    # -- locations and services (issue 9, admin_catalog)
+    # -- staff and roles, a provider's switches (issue 9, admin_staff)
+    # -- payers and template previews (issue 9, admin_payers)
     "setting_off_above": _l(
         "This is off for the whole practice or for the client's provider, so it cannot be "
         "turned on for one client."
