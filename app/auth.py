@@ -14,7 +14,7 @@ from quart import Response, abort, current_app, g, redirect, request
 
 from app.htmx import hx_redirect, is_htmx
 from models import signin
-from models.access import client_accesses, pick_access, staff_member_for
+from models.access import client_accesses, pick_access, preview_access, staff_member_for
 from models.people import Role
 from models.security import Session
 from models.settings import settings_for
@@ -137,10 +137,15 @@ def client_section(
             g.accesses = await client_accesses(g.user, own=g.own_client)
             g.access = pick_access(g.accesses, g.session.acting_client_id)
             if g.access is None:
-                if await staff_member_for(g.user) is not None:
+                staff = await staff_member_for(g.user)
+                if staff is None:
+                    abort(404)
+                g.access = await preview_access(staff, g.session.acting_client_id)
+                if g.access is None:
                     return redirect("/staff/", 303)
-                abort(404)
             g.settings = await settings_for(g.access.client)
+            if g.access.preview and request.method not in ("GET", "HEAD"):
+                abort(403, "preview")  # an admin's preview changes nothing
             if feature and not g.settings[feature]:
                 abort(404)
             if scope and not g.access.allows(scope):

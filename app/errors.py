@@ -14,6 +14,10 @@ log = logging.getLogger("portal")
 
 
 def _message(status: int, description: str | None) -> tuple[str, str]:
+    if status == 403 and description == "preview":
+        return _("This is a preview"), _(
+            "An admin's preview of a client's portal is read-only: nothing was changed."
+        )
     if status == 403 and description == "csrf":
         return _("This form has expired"), _(
             "Your page was open too long or was sent twice. Reload the page and try again."

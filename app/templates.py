@@ -92,10 +92,13 @@ async def _context(**context) -> dict:
             client=g.access.client,
             tz=g.access.client.time_zone,
             settings=getattr(g, "settings", {}),
+            # A preview is read-only: no live socket, no Stripe.js.
             live_enabled=bool(getattr(g, "settings", {}).get("messaging"))
-            and g.access.allows("messages"),
+            and g.access.allows("messages")
+            and not g.access.preview,
             stripe_enabled=current_app.config["PORTAL"].stripe_live
-            and g.access.client.practice.payment_processor == "stripe",
+            and g.access.client.practice.payment_processor == "stripe"
+            and not g.access.preview,
         )
     if getattr(g, "staff", None) is not None:
         from app.menu import staff_badges, staff_menu

@@ -58,6 +58,8 @@ class ClientAccess:
     client: Client
     relationship: str  # "self" or the contact's relationship
     scopes: list[str] = field(default_factory=lambda: list(ALL_SCOPES))
+    # An admin previewing the client's portal (read-only: app/auth.client_section).
+    preview: bool = False
 
     @property
     def is_self(self) -> bool:
@@ -115,6 +117,17 @@ def pick_access(accesses: list[ClientAccess], client_id: int | None) -> ClientAc
         if access.client.id == client_id:
             return access
     return accesses[0] if accesses else None
+
+
+async def preview_access(staff: StaffMember, client_id: int | None) -> ClientAccess | None:
+    """What an admin previewing ``client_id`` sees: the client's own portal, read-only.
+    Only an admin, only a client of their practice."""
+    if client_id is None or not staff.has_role("admin"):
+        return None
+    client = await Client.get_or_none(id=client_id, practice_id=staff.practice_id).select_related(
+        "practice"
+    )
+    return ClientAccess(client, "self", preview=True) if client is not None else None
 
 
 async def staff_member_for(user: User) -> StaffMember | None:

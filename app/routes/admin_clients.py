@@ -1,20 +1,25 @@
 """Manage Clients (admins): each client's portal switches, the level that set each one
-("why can't this client ...?"), and the client's own "off" (rules in
-models/client_overrides.py)."""
+("why can't this client ...?"), the client's own "off" (rules in
+models/client_overrides.py), and a read-only preview of the client's portal: the
+admin's session acts for the client (``acting_client_id``, as a guardian's does) and
+app/auth.client_section refuses every change while it does. Start and end are audited,
+and each page the admin opens is audited as their read of the client's record."""
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, g, redirect, request
+from quart import Blueprint, Response, abort, g, redirect, request
 
 from app import setting_names
 from app.auth import staff_only
-from app.htmx import is_htmx, render_page
+from app.htmx import hx_redirect, is_htmx, render_page
 from app.i18n import lazy_gettext as _l
 from app.net import client_ip
 from app.rules import rule_message
 from models import client_overrides
+from models.audit import audit
 from models.people import Client, Role
 from models.practice import Practice
+from models.security import Session
 
 blueprint = Blueprint("admin_clients", __name__, url_prefix="/admin")
 NOTICES = {"saved": _l("Saved for this client."), "unchanged": _l("Nothing was changed.")}
@@ -83,3 +88,31 @@ async def post_client_portal(client_id: int):
     if is_htmx():
         return await _page(await Client.get(id=client.id), notice=notice)
     return redirect(f"/admin/clients/{client.id}/portal?notice={notice}", 303)
+
+
+def _go(target: str) -> Response:
+    if is_htmx():
+        return hx_redirect(Response("", 200), target)
+    return redirect(target, 303)
+
+
+@blueprint.post("/clients/<id:client_id>/preview")
+@staff_only(Role.ADMIN)
+async def post_preview(client_id: int):
+    client = await _client(client_id)
+    g.session.acting_client_id = client.id
+    await Session.filter(id=g.session.id).update(acting_client_id=client.id)
+    await audit(g.user, "client.preview_started", client_id=client.id, obj=client, ip=client_ip())
+    return _go("/dashboard")
+
+
+@blueprint.post("/preview/end")
+@staff_only()
+async def post_preview_end():
+    client_id = g.session.acting_client_id
+    if client_id is None:
+        return _go("/admin/clients" if g.staff.has_role(Role.ADMIN) else "/staff/")
+    g.session.acting_client_id = None
+    await Session.filter(id=g.session.id).update(acting_client_id=None)
+    await audit(g.user, "client.preview_ended", client_id=client_id, ip=client_ip())
+    return _go(f"/admin/clients/{client_id}/portal")

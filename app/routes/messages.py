@@ -149,7 +149,8 @@ async def _thread_page(thread: Thread, form: Form | None = None, status: int = 2
         .select_related("sender")
         .prefetch_related("attachments")
     )
-    await conversations.mark_read(thread, by_client_side=True)
+    if not g.access.preview:  # an admin's preview leaves the client's unread as it was
+        await conversations.mark_read(thread, by_client_side=True)
     await thread.fetch_related("provider__user") if thread.provider_id else None
     return await render_page(
         "views/client/thread.html",

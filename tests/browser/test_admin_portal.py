@@ -122,3 +122,20 @@ def test_the_practice_details_page(page, portal, problems):
     page.get_by_role("button", name="Save details").click()
     expect(page.locator("#pd-tax_id-error")).to_contain_text("like 12-3456789")
     portal.check_widths(page, "admin-practice")
+
+
+def test_the_admin_previews_a_clients_portal(page, portal):
+    portal.sign_in(page, ADMIN)
+    page.goto("/admin/clients")
+    page.get_by_role("link", name="Rivera, Alex").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview the portal as Alex").click()
+    expect(page.locator("main#main h1")).to_have_text("Welcome, Alex")
+    expect(page.locator(".preview-bar")).to_contain_text("Nothing can be changed here.")
+    page.locator("#client-menu").get_by_role("link", name="My Appointments").click()
+    expect(page.locator("main#main h1")).to_have_text("My Appointments")
+    expect(page.locator(".preview-bar")).to_be_visible()
+    portal.check_widths(page, "admin-preview")
+    with page.expect_navigation():
+        page.get_by_role("button", name="End preview").click()
+    expect(page.locator("main#main h1")).to_have_text("Portal settings for Alex Rivera")
