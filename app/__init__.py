@@ -191,7 +191,21 @@ def _register_blueprints(app: Quart) -> None:
         app.register_blueprint(module.blueprint)
 
     # Practice settings and the staff console (issue 9)
-    from app.routes import admin_catalog, admin_clients, admin_payers, admin_staff, staff_client
+    from app.routes import (
+        admin_catalog,
+        admin_clients,
+        admin_payers,
+        admin_staff,
+        admin_templates,
+        staff_client,
+    )
 
-    for module in (admin_catalog, admin_clients, admin_payers, admin_staff, staff_client):
+    for module in (
+        admin_catalog,
+        admin_clients,
+        admin_payers,
+        admin_staff,
+        admin_templates,
+        staff_client,
+    ):
         app.register_blueprint(module.blueprint)

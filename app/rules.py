@@ -225,8 +225,58 @@ RULE_MESSAGES = {
     "tax_id_invalid": _l("Enter the tax id (EIN) like 12-3456789."),
     "terms_too_long": _l("The terms can be at most 50,000 characters."),
     # -- locations and services (issue 9, admin_catalog)
+    "location_name_invalid": _l("Enter the location's name, at most 120 characters."),
+    "location_address_line1_invalid": _l("Use at most 200 characters for an address line."),
+    "location_address_line2_invalid": _l("Use at most 200 characters for an address line."),
+    "location_city_invalid": _l("Enter the city, at most 100 characters."),
+    "location_region_invalid": _l("Enter the state, at most 64 characters."),
+    "location_has_appointments": _l(
+        "This location has upcoming appointments: move or cancel them before deactivating it."
+    ),
+    "location_last_active": _l(
+        "Keep at least one active location: add or reactivate another one first."
+    ),
+    "service_name_invalid": _l("Enter the service's name, at most 120 characters."),
+    "cpt_code_invalid": _l(
+        "Enter a CPT code of 5 characters: 5 digits like 90834, or 4 digits and a letter "
+        "like 0591T."
+    ),
+    "duration_invalid": _l("Enter the length in whole minutes, from 5 to 480."),
+    "buffer_invalid": _l("Enter the break in whole minutes, from 0 to 120."),
+    "fee_invalid": _l("Enter the fee in dollars, like 150 or 150.00, from 0 to 100,000."),
+    "location_name_taken": _l("The practice already has a location of this name."),
+    "service_name_taken": _l("The practice already has a service of this name."),
     # -- staff and roles, a provider's switches (issue 9, admin_staff)
+    "staff_role_unknown": _l("Choose roles from the list."),
+    "staff_role_missing": _l("Choose at least one role."),
+    "staff_own_admin": _l("You cannot remove your own admin role. Ask another admin to do it."),
+    "staff_deactivate_self": _l("You cannot deactivate yourself. Ask another admin to do it."),
+    "staff_last_admin": _l(
+        "The practice needs at least one active admin: make someone else an admin first."
+    ),
+    "staff_not_provider": _l("Only a provider has their own portal settings."),
+    "staff_not_found": _l("This staff member is not part of the practice."),
+    "staff_switch_off_for_practice": _l(
+        "This is off for the whole practice, so it cannot be turned on for one provider."
+    ),
+    "staff_number_invalid": _l(
+        "Enter a whole number from 0 to the maximum shown, or leave it empty to use the practice's."
+    ),
+    "staff_name_missing": _l("Enter the staff member's name."),
+    "staff_name_invalid": _l("Use at most 200 letters, digits and punctuation for the name."),
+    "staff_email_is_staff": _l("This email address already belongs to a staff member here."),
+    "staff_email_is_client": _l(
+        "This email address belongs to a client's or contact's portal login. Staff and "
+        "client logins stay separate: use another email address for the staff login."
+    ),
     # -- payers and template previews (issue 9, admin_payers)
+    "payer_name_invalid": _l("Enter the payer's name, at most 200 characters."),
+    "payer_name_taken": _l("The practice already has a payer with this name."),
+    "payer_payer_code_invalid": _l(
+        "Enter the payer id with letters, digits and dashes only, at most 32 characters."
+    ),
+    "payer_phone_invalid": _l("Enter a phone number, at most 32 characters."),
+    "payer_address_invalid": _l("Use at most 300 characters for the address."),
     "setting_off_above": _l(
         "This is off for the whole practice or for the client's provider, so it cannot be "
         "turned on for one client."
