@@ -7,21 +7,18 @@ with portal access (and the practice allows contact access). A guardian's
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from models import clock
 from models.audit import audit
 from models.auth import normalize_email
 from models.errors import RuleError
-from models.onboarding import Mail, Send, valid_email
+from models.onboarding import Send, valid_email
 from models.people import ALL_SCOPES, Client, Contact, Scope, StaffMember, User
 from models.practice import Practice
-from models.security import PasswordReset, token_digest
+from models.resets import invitation_mail
 from models.settings import settings_for
 
 # The two appointment rights, named once for routes, menus and templates.
@@ -136,8 +133,6 @@ async def staff_member_for(user: User) -> StaffMember | None:
 
 # ---- staff manage the links (issue 8) ------------------------------------------------
 
-INVITE_LIFETIME = timedelta(days=7)
-
 
 async def set_contact_access(
     contact: Contact, *, portal_access: bool, scopes: Iterable[object], by: User, ip: str = ""
@@ -185,7 +180,6 @@ async def invite_contact(
         raise RuleError("contact_has_no_email")
     if not valid_email(email):
         raise RuleError("email_invalid")
-    now = clock.now()
     async with in_transaction():
         fresh = await Contact.select_for_update().get(id=contact.id)
         user = await User.get_or_none(id=fresh.user_id) if fresh.user_id else None
@@ -210,29 +204,12 @@ async def invite_contact(
                 language=client.preferred_language,
             )
         await Contact.filter(id=fresh.id).update(user_id=user.id, portal_access=True)
-        token = secrets.token_urlsafe(32)
-        await PasswordReset.create(
-            user_id=user.id,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + INVITE_LIFETIME,
-            ip=ip[:64],
-        )
         practice = await Practice.get(id=client.practice_id)
+        mail = await invitation_mail(
+            user, practice, kind="contact-invitation", ip=ip, client_id=client.id
+        )
         if send is not None:
-            await send(
-                Mail(
-                    to=email,
-                    template="invitation",
-                    dedupe_key=f"contact-invitation:{token_digest(token)[:32]}",
-                    practice_name=practice.name,
-                    path=f"/password/reset/{token}",
-                    expires_at=now + INVITE_LIFETIME,
-                    time_zone=practice.time_zone,
-                    language=user.language,
-                    client_id=client.id,
-                )
-            )
+            await send(mail)
         await audit(
             by, "contact.invited", client_id=client.id, obj=fresh, category="profile", ip=ip
         )

@@ -16,11 +16,14 @@ from tortoise.transactions import in_transaction
 from models import clock
 from models.auth import hash_password, normalize_email, store_password_hash
 from models.errors import RuleError
+from models.onboarding import Mail
 from models.people import User
+from models.practice import Practice
 from models.security import PasswordReset, Session, token_digest
 
 LIFETIME = timedelta(minutes=30)
 PER_HOUR = 5
+INVITE_LIFETIME = timedelta(days=7)  # a first set-your-password link (staff, contacts)
 
 
 async def request_reset(email: str, *, ip: str) -> tuple[User, str, PasswordReset] | None:
@@ -81,3 +84,32 @@ async def complete_reset(token: str, password: str) -> User:
             used_at=clock.now()
         )
         return user
+
+
+async def invitation_mail(
+    user: User, practice: Practice, *, kind: str, ip: str = "", client_id: int | None = None
+) -> Mail:
+    """A 7-day set-your-password link for a login made without a password (a new
+    colleague, a client's contact), as the invitation email that carries it. The link
+    is a ``PasswordReset``, so /password/reset/<token> serves it; ``kind`` names the
+    mail's dedupe key ("staff-invitation", "contact-invitation")."""
+    now = clock.now()
+    token = secrets.token_urlsafe(32)
+    await PasswordReset.create(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        created_at=now,
+        expires_at=now + INVITE_LIFETIME,
+        ip=ip[:64],
+    )
+    return Mail(
+        to=user.email,
+        template="invitation",
+        dedupe_key=f"{kind}:{token_digest(token)[:32]}",
+        practice_name=practice.name,
+        path=f"/password/reset/{token}",
+        expires_at=now + INVITE_LIFETIME,
+        time_zone=practice.time_zone,
+        language=user.language,
+        client_id=client_id,
+    )

@@ -13,25 +13,22 @@ a repeat changes and audits nothing.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from models import clock
 from models.audit import audit
 from models.auth import normalize_email
 from models.errors import RuleError
-from models.onboarding import Mail, Send, has_control_characters, valid_email
+from models.onboarding import Send, has_control_characters, valid_email
 from models.people import Client, Contact, Role, StaffMember, User
 from models.practice import Practice
-from models.security import PasswordReset, Session, token_digest
+from models.resets import invitation_mail
+from models.security import Session
 from models.settings import OVERRIDABLE, PROVIDER_NUMBERS, practice_settings
 
 ROLES = tuple(r.value for r in Role)  # in the page's order
-INVITE_LIFETIME = timedelta(days=7)
 MAX_NAME = 200
 # The most a provider may set for each of their numbers, in the unit the form uses.
 NUMBER_MAX = {
@@ -306,7 +303,6 @@ async def add_staff(
     and an email with a 7-day set-your-password link (a ``PasswordReset``, so
     /password/reset/<token> serves it). Staff and client logins stay separate: an
     email that already belongs to any login is refused, with a reason."""
-    now = clock.now()
     async with in_transaction():
         await _locked(practice_id, by.id)  # one add at a time per practice
         existing = await User.get_or_none(email=email)
@@ -324,27 +320,9 @@ async def add_staff(
         practice = await Practice.get(id=practice_id)
         user = await User.create(email=email, display_name=name, language="en")
         member = await StaffMember.create(practice_id=practice_id, user=user, roles=roles)
-        token = secrets.token_urlsafe(32)
-        await PasswordReset.create(
-            user_id=user.id,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + INVITE_LIFETIME,
-            ip=ip[:64],
-        )
+        mail = await invitation_mail(user, practice, kind="staff-invitation", ip=ip)
         if send is not None:
-            await send(
-                Mail(
-                    to=email,
-                    template="invitation",
-                    dedupe_key=f"staff-invitation:{token_digest(token)[:32]}",
-                    practice_name=practice.name,
-                    path=f"/password/reset/{token}",
-                    expires_at=now + INVITE_LIFETIME,
-                    time_zone=practice.time_zone,
-                    language=user.language,
-                )
-            )
+            await send(mail)
         await audit(
             by.user_id,
             "settings.staff",
