@@ -17,7 +17,29 @@ LABELS = {
     "insurance_add_payers": _l("Allow clients to add new insurance payers"),
     "contact_access": _l("Allow portal access for client contacts"),
     "hide_location_address": _l("Hide location address on intake forms"),
+    "scheduling_mode": _l("Self-scheduled appointments are"),
+    "require_two_factor": _l("Require two-factor sign-in"),
+    # The appointment emails ("Email the client when an appointment is: ...").
+    "notify_created": _l("booked or requested"),
+    "notify_rescheduled": _l("rescheduled"),
+    "notify_cancelled": _l("cancelled"),
+    "notify_request_confirmed": _l("a request staff accepted"),
+    "notify_request_declined": _l("a request staff declined"),
 }
+# The settings the practice overview (/admin/) lists, in its order.
+OVERVIEW = (
+    "payments",
+    "messaging",
+    "self_scheduling",
+    "scheduling_mode",
+    "within_24h",
+    "documents",
+    "insurance_display",
+    "insurance_add_payers",
+    "contact_access",
+    "hide_location_address",
+    "require_two_factor",
+)
 # Why a switch is off for a client, by the level that turned it off.
 OFF_BECAUSE = {
     "default": _l("Off by default for the practice."),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from quart import current_app
 
 from app.i18n import lazy_gettext as _l
+from app.setting_names import LABELS
 from channels.email import render_email
 from channels.sms import texts
 from models import clock
@@ -50,13 +51,13 @@ _REPLY = _l("An answer to a text from the client; never to a number that replied
 _ALWAYS = _l("Always sent: no switch.")
 _WAITLIST = _l("Sent while the client waits on the waitlist and a time opens up.")
 _NOTIFY = _l("Client notifications")
-_NOTIFY_LABELS = {
-    "created": ("notify_created", _l("booked or requested")),
-    "rescheduled": ("notify_rescheduled", _l("rescheduled")),
-    "cancelled": ("notify_cancelled", _l("cancelled")),
-    "request_confirmed": ("notify_request_confirmed", _l("a request staff accepted")),
-    "request_declined": ("notify_request_declined", _l("a request staff declined")),
-}
+_NOTIFY_EVENTS = (
+    "created",
+    "rescheduled",
+    "cancelled",
+    "request_confirmed",
+    "request_declined",
+)
 _SECURITY = {
     "password": _l("The client's password was changed."),
     "username": _l("The client's username was changed."),
@@ -191,12 +192,12 @@ def _email_previews() -> list[Preview]:
         Preview(
             "email",
             "appointment_event",
-            (_l("Appointment email"), label),
+            (_l("Appointment email"), LABELS[f"notify_{event}"]),
             _l("3 minutes after the event (its undo window), if it still stands."),
-            (_NOTIFY, label),
+            (_NOTIFY, LABELS[f"notify_{event}"]),
             {"event": event, "telehealth": False},
         )
-        for event, (_key, label) in _NOTIFY_LABELS.items()
+        for event in _NOTIFY_EVENTS
     ]
     previews += [
         Preview(

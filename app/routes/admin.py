@@ -4,6 +4,7 @@
 
 from quart import Blueprint, abort, g, redirect, request
 
+from app import setting_names
 from app.auth import audit_read, staff_only
 from app.forms import Form
 from app.htmx import is_htmx, render_page
@@ -29,6 +30,8 @@ async def get_portal_settings():
         "views/admin/settings.html",
         practice=practice,
         settings=practice_settings(practice),
+        labels=setting_names.LABELS,
+        overview=setting_names.OVERVIEW,
         locations=await Location.filter(practice_id=practice.id).order_by("name"),
         services=await Service.filter(practice_id=practice.id).order_by("name"),
     )
@@ -49,6 +52,7 @@ async def _portal_page(
         values=portal_settings.stored_values(practice) if values is None else values,
         errors={key: rule_message(code) for key, code in (errors or {}).items()},
         processor_ready=processor_usable(practice),
+        labels=setting_names.LABELS,
         notices=portal_settings.NOTICES,
         notice=str(NOTICES.get(notice, "")),
     )
